@@ -1,0 +1,255 @@
+"""One running match, sans-IO: seats, input queues, the tick, snapshots and deltas.
+
+Three verbs (wsproto style): `receive_input(...)` queues an input, `advance()` runs one tick and
+returns what must go out, `snapshot(viewer)` gives a full frame for a newcomer. Whoever hosts the
+match owns the clock, the sockets and the database; nothing here waits or reads time.
+
+Rules kept here (each one tested):
+- Inputs carry a per-seat sequence number. A seq not above the last one received is stale and
+  dropped; one more than MAX_SEQ_JUMP ahead is refused. At most `game.max_inputs_per_tick`
+  inputs of a seat are applied per tick; a queue longer than INPUT_QUEUE drops its oldest input.
+- Every frame carries, per seat, the last input seq processed (`acks`), so clients can predict
+  and reconcile.
+- The document a viewer sees is {"acks", "seats", "game"}. Each tick produces, per audience,
+  a delta against the previous tick's document of that audience (`base` = the previous tick).
+  A client whose tick is not `base` asks for a full snapshot (resync). One document per audience:
+  all seats share one when the game has no hidden information, else each seat has its own and
+  spectators have theirs.
+- A seat whose player is away keeps it for the grace period; then `game.drop` applies.
+- The seed and the log of applied inputs and drops re-simulate the match exactly (replay.py).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from engine.canon import state_hash
+from engine.delta import diff
+from engine.game import SPECTATOR, Data, Game, Outcome, Player, Rejected, Viewer
+
+logger = logging.getLogger(__name__)
+
+MAX_SEQ_JUMP = 1024
+INPUT_QUEUE = 8
+
+ALL = "all"
+SPECTATORS = "spectators"
+#: Who a frame is for: everybody, the spectators, or one seat.
+Audience = str | int
+
+SeatStatus = Literal["away", "connected", "dropped"]
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """A state frame for one audience: full (a document) or a delta against `base`."""
+
+    audience: Audience
+    tick: int
+    full: bool
+    body: Data
+    base: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InputRejected:
+    """An input of `seat` that was refused; only that seat is told."""
+
+    seat: int
+    seq: int
+    code: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class MatchEnded:
+    """The match is over; emitted once, after the last frames."""
+
+    tick: int
+    outcome: Outcome
+    state_hash: str
+
+
+Outbound = Frame | InputRejected | MatchEnded
+
+
+@dataclass(slots=True)
+class Seat:
+    player: Player
+    status: SeatStatus = "away"
+    away_since: int = 0
+    last_seq: int = 0  # highest seq received
+    ack: int = 0  # highest seq processed
+    queue: deque[tuple[int, Data]] = field(default_factory=deque)
+
+
+#: One entry of the replay log: [tick, seat, kind, seq, data]; kind is "input" or "drop".
+LogEntry = list[Any]
+
+
+class Match:
+    """A match of one game: feed it inputs, call advance() once per tick."""
+
+    def __init__(
+        self,
+        *,
+        match_id: str,
+        game: Game[Any],
+        players: Sequence[Player],
+        options: Mapping[str, Any],
+        seed: int,
+        tick_rate: int | None = None,
+        grace_seconds: float | None = None,
+    ) -> None:
+        self.match_id = match_id
+        self.game = game
+        self.options = dict(options)
+        self.seed = seed
+        self.tick_rate = tick_rate or game.tick_rate
+        if not 1 <= self.tick_rate <= 60:
+            raise ValueError("tick rate must be between 1 and 60")
+        self.dt = 1.0 / self.tick_rate
+        grace = game.grace_seconds if grace_seconds is None else grace_seconds
+        self.grace_ticks = round(grace * self.tick_rate)
+        self.seats = {p.seat: Seat(player=p) for p in players}
+        self.state: Any = game.setup(players, self.options, seed)
+        self.tick = 0
+        self.log: list[LogEntry] = []
+        self.outcome: Outcome | None = None
+        self._docs: dict[Audience, Data] = self._documents()
+
+    # ---- inputs and seats -------------------------------------------------------------
+
+    def receive_input(self, seat: int, seq: int, data: Data) -> InputRejected | None:
+        """Queue an input for the next tick, or say at once why it is refused."""
+        s = self.seats.get(seat)
+        if s is None:
+            return InputRejected(seat, seq, "input/not_seated", "you have no seat in this match")
+        if self.outcome is not None:
+            return InputRejected(seat, seq, "match/ended", "the match is over")
+        if s.status == "dropped":
+            return InputRejected(seat, seq, "input/seat_dropped", "your seat was given up")
+        if seq <= s.last_seq:
+            return InputRejected(seat, seq, "input/stale_seq", f"seq {seq} is not above {s.last_seq}")
+        if seq > s.last_seq + MAX_SEQ_JUMP:
+            return InputRejected(seat, seq, "input/seq_too_far", f"seq jumps more than {MAX_SEQ_JUMP}")
+        s.last_seq = seq
+        s.queue.append((seq, data))
+        if len(s.queue) > INPUT_QUEUE:
+            old_seq, _ = s.queue.popleft()
+            return InputRejected(seat, old_seq, "input/queue_full", "too many inputs queued; oldest dropped")
+        return None
+
+    def connect(self, seat: int) -> None:
+        """The seat's player is (back) on a socket."""
+        s = self.seats[seat]
+        if s.status != "dropped":
+            s.status = "connected"
+
+    def disconnect(self, seat: int) -> None:
+        """The seat's player lost the socket: the grace period starts now."""
+        s = self.seats[seat]
+        if s.status == "connected":
+            s.status = "away"
+            s.away_since = self.tick
+
+    # ---- frames -----------------------------------------------------------------------
+
+    def audience_of(self, viewer: Viewer) -> Audience:
+        """Which shared document a viewer receives."""
+        if not self.game.hidden_information:
+            return ALL
+        return SPECTATORS if viewer is SPECTATOR else viewer
+
+    def audiences(self) -> list[Audience]:
+        """Every audience that gets its own frame each tick."""
+        if not self.game.hidden_information:
+            return [ALL]
+        return [*self.seats, SPECTATORS]
+
+    def snapshot(self, viewer: Viewer) -> Frame:
+        """A full frame of the current tick for one viewer (join, reconnect, resync)."""
+        audience = self.audience_of(viewer)
+        return Frame(audience, self.tick, True, self._docs[audience])
+
+    def state_hash(self) -> str:
+        """Hash of the game state (what a replay must reproduce)."""
+        return state_hash(self.state)
+
+    # ---- the tick ---------------------------------------------------------------------
+
+    def advance(self) -> list[Outbound]:
+        """Run one tick: apply queued inputs, apply grace rules, step, emit frames."""
+        if self.outcome is not None:
+            return []
+        entries: list[LogEntry] = []
+        for seat, s in self.seats.items():
+            for _ in range(min(len(s.queue), self.game.max_inputs_per_tick)):
+                seq, data = s.queue.popleft()
+                entries.append([self.tick, seat, "input", seq, data])
+            if s.status == "away" and self.tick - s.away_since >= self.grace_ticks:
+                s.status = "dropped"
+                s.queue.clear()
+                entries.append([self.tick, seat, "drop", 0, None])
+        out: list[Outbound] = list(self.run_tick(entries))
+        out.extend(self._frames())
+        self.outcome = self.game.outcome(self.state) or self._abandoned()
+        if self.outcome is not None:
+            out.append(MatchEnded(self.tick, self.outcome, self.state_hash()))
+        return out
+
+    def run_tick(self, entries: Sequence[LogEntry]) -> list[InputRejected]:
+        """Apply one tick's log entries, then step. Live play and replays share this path."""
+        rejected: list[InputRejected] = []
+        for entry in entries:
+            _, seat, kind, seq, data = entry
+            if kind == "drop":
+                self.game.drop(self.state, seat)
+                self.log.append(entry)
+                continue
+            self.seats[seat].ack = max(self.seats[seat].ack, seq)
+            result = self._apply(seat, data)
+            if result is None:
+                self.log.append(entry)
+            else:
+                rejected.append(InputRejected(seat, seq, result.code, result.message))
+        self.game.step(self.state, self.dt)
+        self.tick += 1
+        return rejected
+
+    def _apply(self, seat: int, data: Data) -> Rejected | None:
+        try:
+            return self.game.apply(self.state, seat, data)
+        except (TypeError, ValueError, KeyError) as exc:
+            # A malformed input must never end the match: refuse it like an illegal move.
+            logger.info("match %s: input of seat %s refused: %r", self.match_id, seat, exc)
+            return Rejected("input/invalid", "this input is not valid for this game")
+
+    def _abandoned(self) -> Outcome | None:
+        if all(s.status == "dropped" for s in self.seats.values()):
+            return Outcome(placements={seat: 1 for seat in self.seats}, reason="abandoned")
+        return None
+
+    def _documents(self) -> dict[Audience, Data]:
+        envelope = {
+            "acks": {str(seat): s.ack for seat, s in self.seats.items()},
+            "seats": {str(seat): s.status for seat, s in self.seats.items()},
+        }
+        docs: dict[Audience, Data] = {}
+        for audience in self.audiences():
+            viewer = SPECTATOR if audience in (ALL, SPECTATORS) else audience
+            docs[audience] = {**envelope, "game": self.game.view(self.state, viewer)}  # type: ignore[arg-type]
+        return docs
+
+    def _frames(self) -> list[Frame]:
+        new = self._documents()
+        frames = [
+            Frame(audience, self.tick, False, diff(self._docs[audience], doc), self.tick - 1)
+            for audience, doc in new.items()
+        ]
+        self._docs = new
+        return frames

@@ -1,0 +1,21 @@
+"""The ASGI entry point: http -> Django; websocket -> origin check -> auth -> URL router."""
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "settings")
+django_asgi_app = get_asgi_application()  # sets Django up before the imports below
+
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+
+from game_server.auth import skirmish_auth_stack  # noqa: E402
+from game_server.routing import websocket_urlpatterns  # noqa: E402
+
+application = ProtocolTypeRouter(
+    {
+        "http": django_asgi_app,
+        "websocket": AllowedHostsOriginValidator(skirmish_auth_stack(URLRouter(websocket_urlpatterns))),
+    }
+)

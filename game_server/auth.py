@@ -1,0 +1,45 @@
+"""Websocket authentication: the browser's session cookie, or a desktop client's bearer token.
+
+`skirmish_auth_stack(inner)` = cookies -> session -> Django auth (session user) -> bearer token.
+A handshake with an `Authorization: Bearer <token>` header is authenticated by the token alone
+(the cookie is ignored); a bad token leaves the user anonymous and the consumer closes with 4001.
+Tokens are never read from the query string (they would end up in access logs).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from channels.auth import AuthMiddlewareStack
+from channels.db import database_sync_to_async
+from channels.middleware import BaseMiddleware
+from django.contrib.auth.models import AnonymousUser
+
+from game_server.tokens import token_user
+
+
+def bearer_token(headers: list[tuple[bytes, bytes]]) -> str | None:
+    """The token of an `Authorization: Bearer` header, '' for a malformed one, None if absent."""
+    for name, value in headers:
+        if name.lower() == b"authorization":
+            scheme, _, token = value.decode("latin-1").strip().partition(" ")
+            return token.strip() if scheme.lower() == "bearer" else ""
+    return None
+
+
+class BearerTokenMiddleware(BaseMiddleware):
+    """Sets scope["user"] from a bearer token when the handshake carries one."""
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
+        token = bearer_token(scope.get("headers", []))
+        if token is not None:
+            scope = dict(scope)
+            user = await database_sync_to_async(token_user)(raw=token) if token else None
+            scope["user"] = user or AnonymousUser()
+            scope["auth_method"] = "token"
+        return await super().__call__(scope, receive, send)
+
+
+def skirmish_auth_stack(inner: Any) -> Any:
+    """Session auth for browsers, bearer tokens for everything else."""
+    return AuthMiddlewareStack(BearerTokenMiddleware(inner))

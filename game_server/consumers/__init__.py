@@ -1,0 +1,3 @@
+from game_server.consumers.player import PlayerConsumer
+
+__all__ = ["PlayerConsumer"]

@@ -1,0 +1,276 @@
+"""PlayerConsumer: one socket per signed-in user, for lobbies and matches.
+
+Each handler makes one service call or one channel send, then replies. State changes are pushed
+to the lobby's members through its group; match frames arrive pre-encoded from the engine and
+are forwarded untouched.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, ClassVar
+
+from channels.db import database_sync_to_async
+
+from engine.games import GAMES
+from game_server import protocol as p
+from game_server.consumers.base import ProtocolConsumer, chat_bucket
+from game_server.engine_bridge import (
+    ENGINE_CHANNEL,
+    LOBBY_LIST_GROUP,
+    ensure_local_worker,
+    lobby_broadcast,
+    lobby_group,
+    match_channel,
+    match_group,
+    seat_group,
+    spectator_group,
+    user_group,
+)
+from lobby import selectors, services
+from lobby.errors import LobbyError
+
+
+def _restore(user: Any) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """The user's lobby state and running-match seat, for a (re)connecting socket."""
+    lobby = selectors.lobby_for_user(user=user)
+    seat = selectors.seat_for_user(user=user)
+    info = selectors.lobby_info(lobby=lobby) if lobby else None
+    if seat is None:
+        return info, None
+    match = seat.match
+    return info, {
+        "match_id": str(match.pk),
+        "game": match.game,
+        "tick_rate": match.tick_rate,
+        "seat": seat.seat,
+        "players": selectors.match_players(match=match),
+    }
+
+
+def _lobby_list(game: str | None, free_only: bool) -> list[dict[str, Any]]:
+    lobbies = selectors.lobby_list_open(game=game, free_only=free_only)
+    return [selectors.lobby_summary(lobby=lobby) for lobby in lobbies]
+
+
+class PlayerConsumer(ProtocolConsumer):
+    """Lobbies, the lobby list and matches over one socket."""
+
+    HANDLERS: ClassVar[dict[str, str]] = {
+        "ping": "on_ping",
+        "lobby.list.subscribe": "on_list_subscribe",
+        "lobby.list.unsubscribe": "on_list_unsubscribe",
+        "lobby.create": "on_lobby_create",
+        "lobby.join": "on_lobby_join",
+        "lobby.leave": "on_lobby_leave",
+        "lobby.ready": "on_lobby_ready",
+        "lobby.chat": "on_lobby_chat",
+        "lobby.start": "on_lobby_start",
+        "match.input": "on_match_input",
+        "match.resync": "on_match_resync",
+    }
+
+    lobby_id: int | None = None
+    match_id: str | None = None
+    seat: int | None = None
+    list_filter: tuple[str | None, bool] | None = None
+
+    async def on_connect(self) -> None:
+        ensure_local_worker()
+        self.chat = chat_bucket()
+        # A newer socket of the same user replaces the older ones (they close with 4010).
+        await self.channel_layer.group_send(
+            user_group(self.user.pk), {"type": "session.replaced", "channel": self.channel_name}
+        )
+        await self.join_group(user_group(self.user.pk))
+        await self.send_message(
+            p.Welcome(user=p.UserInfo(id=self.user.pk, name=self.user.get_username()), games=sorted(GAMES))
+        )
+        info, seat = await database_sync_to_async(_restore)(self.user)
+        if info is not None:
+            await self.enter_lobby(info["id"])
+            await self.send_message(p.LobbyState(lobby=p.LobbyInfo(**info)))
+        if seat is not None:
+            await self.enter_match(seat, seat["seat"])
+
+    async def on_disconnect(self) -> None:
+        if self.match_id is not None and self.seat is not None:
+            await self.channel_layer.send(
+                match_channel(self.match_id),
+                {"type": "match.leave", "viewer": self.seat, "reply": self.channel_name},
+            )
+
+    # ---- requests -----------------------------------------------------------------------
+
+    async def on_ping(self, msg: p.Ping) -> None:
+        await self.send_message(p.Pong(rid=msg.rid, t=msg.t, server_time=time.time() * 1000))
+
+    async def on_list_subscribe(self, msg: p.LobbyListSubscribe) -> None:
+        self.list_filter = (msg.game, msg.free_only)
+        await self.join_group(LOBBY_LIST_GROUP)
+        lobbies = await database_sync_to_async(_lobby_list)(msg.game, msg.free_only)
+        await self.send_message(p.LobbyList(rid=msg.rid, lobbies=[p.LobbySummary(**lob) for lob in lobbies]))
+
+    async def on_list_unsubscribe(self, msg: p.LobbyListUnsubscribe) -> None:
+        self.list_filter = None
+        await self.leave_group(LOBBY_LIST_GROUP)
+        await self.send_message(p.Ok(rid=msg.rid))
+
+    async def on_lobby_create(self, msg: p.LobbyCreate) -> None:
+        lobby = await database_sync_to_async(services.lobby_create)(
+            host=self.user,
+            name=msg.name,
+            game=msg.game,
+            max_players=msg.max_players,
+            private=msg.private,
+            options=msg.options,
+        )
+        await self.enter_lobby(lobby.pk)
+        await self.send_message(p.Ok(rid=msg.rid, data={"lobby_id": lobby.pk, "code": lobby.code}))
+        await lobby_broadcast(self.channel_layer, lobby.pk)
+
+    async def on_lobby_join(self, msg: p.LobbyJoin) -> None:
+        lobby = await database_sync_to_async(services.lobby_join)(user=self.user, lobby_id=msg.lobby_id, code=msg.code)
+        await self.enter_lobby(lobby.pk)
+        await self.send_message(p.Ok(rid=msg.rid, data={"lobby_id": lobby.pk}))
+        await lobby_broadcast(self.channel_layer, lobby.pk)
+
+    async def on_lobby_leave(self, msg: p.LobbyLeave) -> None:
+        lobby = await database_sync_to_async(services.lobby_leave)(user=self.user)
+        await self.leave_lobby(lobby.pk, "left")
+        await self.send_message(p.Ok(rid=msg.rid))
+        await lobby_broadcast(self.channel_layer, lobby.pk)
+
+    async def on_lobby_ready(self, msg: p.LobbyReady) -> None:
+        lobby = await database_sync_to_async(services.lobby_ready_set)(user=self.user, ready=msg.ready)
+        await self.send_message(p.Ok(rid=msg.rid))
+        await lobby_broadcast(self.channel_layer, lobby.pk)
+
+    async def on_lobby_chat(self, msg: p.LobbyChat) -> None:
+        if self.lobby_id is None:
+            raise LobbyError(p.ErrorCode.NOT_IN_LOBBY, "you are not in a lobby")
+        if not self.chat.take():
+            raise LobbyError(p.ErrorCode.RATE_LIMITED, "you are chatting too fast")
+        line = p.LobbyChatMessage(
+            lobby_id=self.lobby_id,
+            user=p.UserInfo(id=self.user.pk, name=self.user.get_username()),
+            text=msg.text,
+            at=time.time() * 1000,
+        )
+        await self.send_message(p.Ok(rid=msg.rid))
+        await self.channel_layer.group_send(
+            lobby_group(self.lobby_id), {"type": "lobby.chat", "line": line.model_dump()}
+        )
+
+    async def on_lobby_start(self, msg: p.LobbyStart) -> None:
+        spec = await database_sync_to_async(services.lobby_start)(user=self.user)
+        await self.channel_layer.send(ENGINE_CHANNEL, {"type": "engine.start", "spec": spec.as_message()})
+        await self.send_message(p.Ok(rid=msg.rid, data={"match_id": spec.match_id}))
+        players = [{"seat": pl["seat"], "user": {"id": pl["user_id"], "name": pl["name"]}} for pl in spec.players]
+        seats = {
+            "match_id": spec.match_id,
+            "game": spec.game,
+            "tick_rate": spec.tick_rate,
+            "players": players,
+        }
+        await self.channel_layer.group_send(lobby_group(spec.lobby_id), {"type": "lobby.match", "match": seats})
+        await lobby_broadcast(self.channel_layer, spec.lobby_id)
+
+    async def on_match_input(self, msg: p.MatchInput) -> None:
+        if self.match_id is None or self.seat is None:
+            raise LobbyError(p.ErrorCode.NOT_IN_MATCH, "you have no seat in a running match")
+        await self.channel_layer.send(
+            match_channel(self.match_id),
+            {
+                "type": "match.input",
+                "seat": self.seat,
+                "seq": msg.seq,
+                "data": msg.data,
+                "rid": msg.rid,
+                "reply": self.channel_name,
+            },
+        )
+
+    async def on_match_resync(self, msg: p.MatchResync) -> None:
+        if self.match_id is None:
+            raise LobbyError(p.ErrorCode.NOT_IN_MATCH, "you are not in a match")
+        await self.channel_layer.send(
+            match_channel(self.match_id), {"type": "match.resync", "viewer": self.seat, "reply": self.channel_name}
+        )
+
+    # ---- lobby and match membership -----------------------------------------------------
+
+    async def enter_lobby(self, lobby_id: int) -> None:
+        if self.lobby_id is not None and self.lobby_id != lobby_id:
+            await self.leave_group(lobby_group(self.lobby_id))
+        self.lobby_id = lobby_id
+        await self.join_group(lobby_group(lobby_id))
+
+    async def leave_lobby(self, lobby_id: int, reason: str) -> None:
+        await self.leave_group(lobby_group(lobby_id))
+        self.lobby_id = None
+        await self.send_message(p.LobbyLeft(lobby_id=lobby_id, reason=reason))
+
+    async def enter_match(self, match: dict[str, Any], seat: int | None) -> None:
+        """Join the match's groups (before asking for the snapshot, so no tick is missed)."""
+        self.match_id, self.seat = match["match_id"], seat
+        await self.join_group(match_group(self.match_id))
+        await self.join_group(seat_group(self.match_id, seat) if seat is not None else spectator_group(self.match_id))
+        await self.send_message(
+            p.MatchStarted(
+                match_id=self.match_id,
+                game=match["game"],
+                seat=seat,
+                players=[p.SeatInfo(**pl) for pl in match["players"]],
+                tick_rate=match["tick_rate"],
+            )
+        )
+        await self.channel_layer.send(
+            match_channel(self.match_id), {"type": "match.join", "viewer": seat, "reply": self.channel_name}
+        )
+
+    # ---- channel-layer events -----------------------------------------------------------
+
+    async def session_replaced(self, event: dict[str, Any]) -> None:
+        if event["channel"] != self.channel_name:
+            self.match_id = None  # the newer socket owns the seat now
+            await self.close(p.CloseCode.WS_4010_REPLACED, "signed in on another socket")
+
+    async def lobby_state(self, event: dict[str, Any]) -> None:
+        if event["lobby"]["id"] == self.lobby_id:
+            await self.send_message(p.LobbyState(lobby=p.LobbyInfo(**event["lobby"])))
+
+    async def lobby_chat(self, event: dict[str, Any]) -> None:
+        await self.send_message(p.LobbyChatMessage(**event["line"]))
+
+    async def lobby_list_update(self, event: dict[str, Any]) -> None:
+        if self.list_filter is None:
+            return
+        game, free_only = self.list_filter
+        summary = event["lobby"]
+        if game and summary["game"] != game:
+            return
+        op = event["op"]
+        if (
+            free_only
+            and op == "upsert"
+            and (summary["status"] != "open" or summary["players"] >= summary["max_players"])
+        ):
+            op = "remove"
+        await self.send_message(p.LobbyListUpdate(op=op, lobby=p.LobbySummary(**summary)))
+
+    async def lobby_match(self, event: dict[str, Any]) -> None:
+        match = event["match"]
+        seat = next((pl["seat"] for pl in match["players"] if pl["user"]["id"] == self.user.pk), None)
+        if seat is not None:
+            await self.enter_match(match, seat)
+
+    async def match_frame(self, event: dict[str, Any]) -> None:
+        await self.send_raw(event["frames"][self.codec.subprotocol])
+
+    async def match_ended(self, event: dict[str, Any]) -> None:
+        await self.send_raw(event["frames"][self.codec.subprotocol])
+        if event["match_id"] == self.match_id:
+            for group in [g for g in self.groups if g.startswith(f"match.{self.match_id}")]:
+                await self.leave_group(group)
+            self.match_id, self.seat = None, None

@@ -1,0 +1,280 @@
+"""Adapters between the pure engine and the world: channel layer out, ORM for results.
+
+`EngineWorker` owns a `MatchHost`. It takes new matches from the ENGINE_CHANNEL and, per match,
+listens on that match's channel for inputs, joins, leaves and resyncs from consumers. Frames
+are encoded here once per audience and codec and sent with one `group_send` per audience;
+consumers forward the bytes untouched.
+
+With no REDIS_URL the worker runs inside the web process (`ensure_local_worker`); with Redis,
+`manage.py runengine` runs the same worker in its own process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.layers import BaseChannelLayer, get_channel_layer
+from django.conf import settings
+
+from engine.game import Player, Viewer
+from engine.games import GAMES
+from engine.host import MatchHost
+from engine.match import ALL, SPECTATORS, Audience, Frame, InputRejected, Match, MatchEnded, Outbound
+from game_server import protocol as p
+from lobby import selectors, services
+from lobby.models import Lobby
+
+logger = logging.getLogger(__name__)
+
+ENGINE_CHANNEL = "skirmish.engine"
+LOBBY_LIST_GROUP = "lobbies"
+
+
+def match_channel(match_id: str) -> str:
+    """Where consumers send a match's inputs and seat changes."""
+    return f"skirmish.match.{match_id}"
+
+
+def match_group(match_id: str) -> str:
+    """Every player and spectator of a match."""
+    return f"match.{match_id}"
+
+
+def seat_group(match_id: str, seat: int) -> str:
+    """The sockets of one seat (frames of games with hidden information, input errors)."""
+    return f"match.{match_id}.seat.{seat}"
+
+
+def spectator_group(match_id: str) -> str:
+    """The spectators of a match."""
+    return f"match.{match_id}.spectators"
+
+
+def lobby_group(lobby_id: int) -> str:
+    """The members of a lobby."""
+    return f"lobby.{lobby_id}"
+
+
+def user_group(user_id: int) -> str:
+    """Every socket of one user (a newer one replaces the older)."""
+    return f"user.{user_id}"
+
+
+def frame_message(frame: Frame) -> p.Snapshot | p.Delta:
+    """The protocol message for an engine frame, stamped with the server time (ms)."""
+    now = round(time.time() * 1000, 1)
+    if frame.full:
+        return p.Snapshot(tick=frame.tick, t=now, doc=frame.body)
+    assert frame.base is not None
+    return p.Delta(tick=frame.tick, base=frame.base, t=now, delta=frame.body)
+
+
+def outcome_message(match: Match, ended: MatchEnded) -> p.MatchEndedMessage:
+    """The protocol message announcing the end of a match."""
+    o = ended.outcome
+    return p.MatchEndedMessage(
+        match_id=match.match_id,
+        tick=ended.tick,
+        outcome=p.OutcomeInfo(
+            placements={str(k): v for k, v in o.placements.items()},
+            scores={str(k): float(v) for k, v in o.scores.items()},
+            reason=o.reason,
+            winners=o.winners,
+        ),
+    )
+
+
+class ChannelLayerBroadcaster:
+    """Encodes each frame once per codec and group_sends it to its audience."""
+
+    def __init__(self, layer: BaseChannelLayer) -> None:
+        self.layer = layer
+
+    def group_for(self, match_id: str, audience: Audience) -> str:
+        if audience == ALL:
+            return match_group(match_id)
+        if audience == SPECTATORS:
+            return spectator_group(match_id)
+        assert isinstance(audience, int)
+        return seat_group(match_id, audience)
+
+    async def publish(self, match: Match, outbound: Sequence[Outbound]) -> None:
+        for item in outbound:
+            if isinstance(item, Frame):
+                frames = p.encode_all(frame_message(item))
+                await self.layer.group_send(
+                    self.group_for(match.match_id, item.audience), {"type": "match.frame", "frames": frames}
+                )
+            elif isinstance(item, InputRejected):
+                error = p.Error(code=item.code, message=item.message, seq=item.seq)
+                await self.layer.group_send(
+                    seat_group(match.match_id, item.seat), {"type": "match.frame", "frames": p.encode_all(error)}
+                )
+            # MatchEnded is announced by the result sink, once the result is saved.
+
+
+class OrmResultSink:
+    """Saves results through the lobby services, then tells the match and its lobby."""
+
+    RETRY_DELAYS = (0.5, 1, 2, 5, 10, 30, 60)
+
+    def __init__(self, layer: BaseChannelLayer, worker: EngineWorker) -> None:
+        self.layer = layer
+        self.worker = worker
+
+    async def record(self, match: Match, ended: MatchEnded) -> None:
+        kwargs = {
+            "match_id": match.match_id,
+            "placements": ended.outcome.placements,
+            "scores": ended.outcome.scores,
+            "reason": ended.outcome.reason,
+            "ticks": ended.tick,
+            "input_log": match.log,
+            "final_hash": ended.state_hash,
+        }
+        for delay in (*self.RETRY_DELAYS, None):
+            try:
+                await database_sync_to_async(services.match_result_record)(**kwargs)
+                break
+            except Exception:
+                if delay is None:
+                    logger.exception("match %s: result could not be saved", match.match_id)
+                    break
+                logger.warning("match %s: saving the result failed; retrying in %ss", match.match_id, delay)
+                await asyncio.sleep(delay)
+        frames = p.encode_all(outcome_message(match, ended))
+        await self.layer.group_send(
+            match_group(match.match_id), {"type": "match.ended", "match_id": match.match_id, "frames": frames}
+        )
+        self.worker.match_finished(match.match_id)
+        lobby_id = self.worker.lobby_of.pop(match.match_id, None)
+        if lobby_id is not None:
+            await lobby_broadcast(self.layer, lobby_id)
+
+
+def _lobby_payloads(lobby_id: int) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    lobby = Lobby.objects.select_related("host").filter(pk=lobby_id).first()
+    if lobby is None:
+        return None
+    return selectors.lobby_info(lobby=lobby), selectors.lobby_summary(lobby=lobby)
+
+
+async def lobby_broadcast(layer: BaseChannelLayer, lobby_id: int) -> None:
+    """Push a lobby's state to its members and its summary to the lobby list."""
+    payloads = await database_sync_to_async(_lobby_payloads)(lobby_id)
+    if payloads is None:
+        return
+    info, summary = payloads
+    await layer.group_send(lobby_group(lobby_id), {"type": "lobby.state", "lobby": info})
+    if not info["private"]:
+        op = "remove" if info["status"] == Lobby.Status.CLOSED else "upsert"
+        await layer.group_send(LOBBY_LIST_GROUP, {"type": "lobby.list.update", "op": op, "lobby": summary})
+
+
+class EngineWorker:
+    """Hosts matches: takes new ones from ENGINE_CHANNEL, serves each match's channel."""
+
+    def __init__(self, layer: BaseChannelLayer) -> None:
+        self.layer = layer
+        self.host = MatchHost(ChannelLayerBroadcaster(layer), OrmResultSink(layer, self))
+        self.lobby_of: dict[str, int] = {}
+        self._listeners: dict[str, asyncio.Task[None]] = {}
+        self._seat_channel: dict[tuple[str, int], str] = {}
+
+    async def run(self) -> None:
+        """Serve forever (until cancelled)."""
+        try:
+            while True:
+                message = await self.layer.receive(ENGINE_CHANNEL)
+                try:
+                    if message.get("type") == "engine.start":
+                        self.start_match(message["spec"])
+                except Exception:
+                    logger.exception("engine: cannot start a match from %r", message.get("type"))
+        finally:
+            for task in self._listeners.values():
+                task.cancel()
+            await self.host.stop()
+
+    def start_match(self, spec: dict[str, Any]) -> Match:
+        """Build a match from its spec and start ticking it."""
+        match = Match(
+            match_id=spec["match_id"],
+            game=GAMES[spec["game"]],
+            players=[Player(seat=pl["seat"], name=pl["name"]) for pl in spec["players"]],
+            options=spec["options"],
+            seed=spec["seed"],
+            tick_rate=spec["tick_rate"],
+            grace_seconds=settings.SKIRMISH_GRACE_SECONDS,
+        )
+        if spec.get("lobby_id") is not None:
+            self.lobby_of[match.match_id] = spec["lobby_id"]
+        self.host.start(match)
+        self._listeners[match.match_id] = asyncio.get_running_loop().create_task(self._listen(match.match_id))
+        logger.info("engine: match %s of %s started (%s players)", match.match_id, spec["game"], len(spec["players"]))
+        return match
+
+    def match_finished(self, match_id: str) -> None:
+        """Stop serving a match's channel."""
+        task = self._listeners.pop(match_id, None)
+        if task is not None:
+            task.cancel()
+        for key in [k for k in self._seat_channel if k[0] == match_id]:
+            del self._seat_channel[key]
+
+    async def _listen(self, match_id: str) -> None:
+        channel = match_channel(match_id)
+        while True:
+            message = await self.layer.receive(channel)
+            try:
+                await self.handle(match_id, message)
+            except Exception:
+                logger.exception("engine: match %s: message %r failed", match_id, message.get("type"))
+
+    async def handle(self, match_id: str, message: dict[str, Any]) -> None:
+        """One message from a consumer to a match."""
+        kind = message.get("type")
+        reply = message.get("reply")
+        if kind == "match.input":
+            rejected = self.host.input(match_id, message["seat"], message["seq"], message["data"])
+            if rejected is not None and reply:
+                error = p.Error(rid=message.get("rid"), code=rejected.code, message=rejected.message, seq=rejected.seq)
+                await self.layer.send(reply, {"type": "match.frame", "frames": p.encode_all(error)})
+        elif kind in ("match.join", "match.resync"):
+            viewer: Viewer = message.get("viewer")
+            if kind == "match.join" and viewer is not None:
+                self._seat_channel[(match_id, viewer)] = reply
+                frame = self.host.join(match_id, viewer)
+            else:
+                match = self.host.matches.get(match_id)
+                frame = match.snapshot(viewer) if match else None
+            if frame is None:
+                error = p.Error(code=p.ErrorCode.MATCH_NOT_FOUND, message="the match is not running")
+                await self.layer.send(reply, {"type": "match.frame", "frames": p.encode_all(error)})
+            else:
+                await self.layer.send(reply, {"type": "match.frame", "frames": p.encode_all(frame_message(frame))})
+        elif kind == "match.leave":
+            seat = message["viewer"]
+            # Only the seat's current socket may mark it away (a replaced socket leaves late).
+            if self._seat_channel.get((match_id, seat)) == reply:
+                self.host.leave(match_id, seat)
+
+
+_local: dict[str, Any] = {}
+
+
+def ensure_local_worker() -> None:
+    """Start the in-process engine worker on this event loop, once (one-machine mode)."""
+    if settings.SKIRMISH_ENGINE != "inprocess":
+        return
+    loop = asyncio.get_running_loop()
+    task: asyncio.Task[None] | None = _local.get("task")
+    if task is not None and not task.done() and _local.get("loop") is loop:
+        return
+    worker = EngineWorker(get_channel_layer())
+    _local.update(worker=worker, loop=loop, task=loop.create_task(worker.run(), name="skirmish-engine"))

@@ -1,0 +1,174 @@
+"""The two codecs, chosen by websocket subprotocol, and the decoder's limits.
+
+`skirmish.v1.msgpack` travels in binary frames, `skirmish.v1.json` in text frames. Decoding is
+bounded before anything is allocated: a frame over `max_bytes` is refused, msgpack's own
+length limits and map-key rule apply, ext types are refused, nesting deeper than MAX_DEPTH is
+refused, JSON refuses NaN/Infinity, duplicate keys and lone surrogates. Every failure becomes
+one `ProtocolError`; no decoder exception escapes (RecursionError included).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import msgpack
+from pydantic import TypeAdapter, ValidationError
+
+from game_server.protocol.codes import ErrorCode
+from game_server.protocol.messages import ClientMessage, ServerModel
+
+MSGPACK = "skirmish.v1.msgpack"
+JSON = "skirmish.v1.json"
+MAX_FRAME_BYTES = 4096
+MAX_DEPTH = 6
+MAX_CONTAINER = 64
+
+
+class ProtocolError(Exception):
+    """A frame or message the server refuses; becomes an `error` frame."""
+
+    def __init__(self, code: ErrorCode, message: str, field: str | None = None, rid: int | None = None):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.field = field
+        self.rid = rid
+
+
+class FrameTooLarge(ProtocolError):
+    """A frame over the size limit: the socket closes with 1009."""
+
+
+def _refuse_ext(code: int, data: bytes) -> Any:
+    raise ValueError(f"ext type {code} is not allowed")
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not allowed")
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        raise ValueError("duplicate key")
+    return out
+
+
+def _check_shape(obj: Any) -> None:
+    """Refuse deep nesting and lone surrogates, without recursion."""
+    stack: list[tuple[Any, int]] = [(obj, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, str):
+            item.encode("utf-8")  # UnicodeEncodeError on a lone surrogate
+        elif isinstance(item, dict | list):
+            if depth >= MAX_DEPTH:
+                raise ValueError("nested too deeply")
+            if isinstance(item, dict):
+                stack.extend((k, depth) for k in item)
+                stack.extend((v, depth + 1) for v in item.values())
+            else:
+                stack.extend((v, depth + 1) for v in item)
+        elif isinstance(item, float) and not math.isfinite(item):
+            raise ValueError("non-finite number")
+
+
+@dataclass(frozen=True, slots=True)
+class Codec:
+    """Turns frames into Python data and back, for one subprotocol."""
+
+    subprotocol: str
+    binary: bool
+    loads: Callable[[bytes | str], Any]
+    dumps: Callable[[Any], bytes | str]
+
+
+def _msgpack_loads(data: bytes | str) -> Any:
+    assert isinstance(data, bytes)
+    return msgpack.unpackb(
+        data,
+        raw=False,
+        strict_map_key=True,
+        ext_hook=_refuse_ext,
+        max_str_len=MAX_FRAME_BYTES,
+        max_bin_len=0,
+        max_array_len=MAX_CONTAINER,
+        max_map_len=MAX_CONTAINER,
+        max_ext_len=0,
+        timestamp=0,
+    )
+
+
+def _json_loads(data: bytes | str) -> Any:
+    return json.loads(data, parse_constant=_refuse_constant, object_pairs_hook=_no_duplicates)
+
+
+def _msgpack_dumps(obj: Any) -> bytes:
+    return msgpack.packb(obj, use_bin_type=True)
+
+
+def _json_dumps(obj: Any) -> str:
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+CODECS: dict[str, Codec] = {
+    MSGPACK: Codec(MSGPACK, True, _msgpack_loads, _msgpack_dumps),
+    JSON: Codec(JSON, False, _json_loads, _json_dumps),
+}
+
+_client_adapter: TypeAdapter[Any] = TypeAdapter(ClientMessage)
+
+
+def choose_codec(offered: list[str]) -> Codec | None:
+    """The first subprotocol offered that the server speaks, or None."""
+    for name in offered:
+        codec = CODECS.get(name)
+        if codec is not None:
+            return codec
+    return None
+
+
+def decode_client(codec: Codec, data: bytes | str | None, max_bytes: int = MAX_FRAME_BYTES) -> Any:
+    """A validated client message, or ProtocolError (FrameTooLarge for oversize frames)."""
+    if data is None or isinstance(data, bytes) != codec.binary:
+        expected = "binary" if codec.binary else "text"
+        raise ProtocolError(ErrorCode.BAD_FRAME, f"{codec.subprotocol} expects {expected} frames")
+    size = len(data) if isinstance(data, bytes) else len(data.encode("utf-8", "surrogatepass"))
+    if size > max_bytes:
+        raise FrameTooLarge(ErrorCode.INVALID, f"frame of {size} bytes is over the {max_bytes}-byte limit")
+    try:
+        obj = codec.loads(data)
+        _check_shape(obj)
+    except (ValueError, RecursionError, UnicodeError, TypeError, msgpack.UnpackException) as exc:
+        raise ProtocolError(ErrorCode.MALFORMED, f"cannot decode frame: {type(exc).__name__}") from None
+    if not isinstance(obj, dict):
+        raise ProtocolError(ErrorCode.INVALID, "a message is a map with a 'type' field")
+    rid = obj.get("rid") if type(obj.get("rid")) is int else None
+    try:
+        return _client_adapter.validate_python(obj)
+    except ValidationError as exc:
+        raise _validation_error(exc, rid) from None
+
+
+def _validation_error(exc: ValidationError, rid: int | None) -> ProtocolError:
+    first = exc.errors(include_url=False, include_input=False)[0]
+    if first["type"] in ("union_tag_invalid", "union_tag_not_found"):
+        return ProtocolError(ErrorCode.UNKNOWN_TYPE, "unknown or missing message type", "type", rid)
+    loc = [str(part) for part in first["loc"]]
+    field = ".".join(loc[1:]) if len(loc) > 1 else (loc[0] if loc else None)
+    return ProtocolError(ErrorCode.INVALID, f"{field}: {first['msg']}", field, rid)
+
+
+def encode(codec: Codec, message: ServerModel) -> bytes | str:
+    """Encode one server message for one codec."""
+    return codec.dumps(message.model_dump(mode="json", exclude_none=False))
+
+
+def encode_all(message: ServerModel) -> dict[str, bytes | str]:
+    """Encode a message once per codec: what the engine puts in a broadcast."""
+    plain = message.model_dump(mode="json")
+    return {name: codec.dumps(plain) for name, codec in CODECS.items()}

@@ -1,0 +1,328 @@
+"""Every message on the wire, as pydantic models: a discriminated union on `type` each way.
+
+Client messages are strict: extra fields are refused, numbers are bounded and finite, strings
+and lists have maximum lengths. A request may carry `rid` (a client-chosen request id); the
+reply (`ok`) or `error` frame echoes it.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StringConstraints
+
+MAX_NAME = 40
+MAX_CHAT = 200
+MAX_GAME = 32
+MAX_OPTIONS = 16
+
+Rid = Annotated[int, Field(ge=0, le=2**31 - 1)]
+Id = Annotated[int, Field(ge=1, le=2**53)]
+Seq = Annotated[int, Field(ge=1, le=2**31 - 1)]
+ShortStr = Annotated[str, StringConstraints(max_length=32)]
+Key = Annotated[str, StringConstraints(min_length=1, max_length=24, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+Scalar = (
+    StrictBool
+    | Annotated[StrictInt, Field(ge=-(2**31), le=2**31 - 1)]
+    | Annotated[StrictFloat, Field(ge=-1e9, le=1e9, allow_inf_nan=False)]
+    | ShortStr
+    | None
+)
+Options = Annotated[dict[Key, Scalar], Field(max_length=MAX_OPTIONS)]
+InputData = Annotated[dict[Key, Scalar], Field(max_length=8)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_NAME)]
+Code = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{6}$")]
+
+
+class ClientModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, frozen=True)
+
+    rid: Rid | None = None
+
+
+# ---- client -> server ------------------------------------------------------------------
+
+
+class Ping(ClientModel):
+    """Round-trip check; the server answers `pong` with the same `t`."""
+
+    type: Literal["ping"]
+    t: Annotated[float, Field(ge=0, le=1e13, allow_inf_nan=False)] | None = None
+
+
+class LobbyListSubscribe(ClientModel):
+    """Receive the open lobbies now (`lobby.list`) and every change after (`lobby.list.update`)."""
+
+    type: Literal["lobby.list.subscribe"]
+    game: Annotated[str, StringConstraints(max_length=MAX_GAME)] | None = None
+    free_only: StrictBool = False
+
+
+class LobbyListUnsubscribe(ClientModel):
+    """Stop receiving lobby list updates."""
+
+    type: Literal["lobby.list.unsubscribe"]
+
+
+class LobbyCreate(ClientModel):
+    """Create a lobby and become its host."""
+
+    type: Literal["lobby.create"]
+    name: Name
+    game: Annotated[str, StringConstraints(min_length=1, max_length=MAX_GAME)]
+    max_players: Annotated[int, Field(ge=1, le=64)] | None = None
+    private: StrictBool = False
+    options: Options = Field(default_factory=dict)
+
+
+class LobbyJoin(ClientModel):
+    """Join a lobby by id (public lobbies) or by its join code (any lobby)."""
+
+    type: Literal["lobby.join"]
+    lobby_id: Id | None = None
+    code: Code | None = None
+
+
+class LobbyLeave(ClientModel):
+    """Leave your lobby; the host role passes on, an empty lobby closes."""
+
+    type: Literal["lobby.leave"]
+
+
+class LobbyReady(ClientModel):
+    """Mark yourself ready (or not) to start."""
+
+    type: Literal["lobby.ready"]
+    ready: StrictBool
+
+
+class LobbyChat(ClientModel):
+    """Say something to your lobby."""
+
+    type: Literal["lobby.chat"]
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_CHAT)]
+
+
+class LobbyStart(ClientModel):
+    """Host only: start the match once enough members are ready."""
+
+    type: Literal["lobby.start"]
+
+
+class MatchInput(ClientModel):
+    """One input for your seat; `seq` increases by at least one each time."""
+
+    type: Literal["match.input"]
+    seq: Seq
+    data: InputData
+
+
+class MatchResync(ClientModel):
+    """Ask for a full snapshot (after a gap in ticks)."""
+
+    type: Literal["match.resync"]
+
+
+ClientMessage = Annotated[
+    Ping
+    | LobbyListSubscribe
+    | LobbyListUnsubscribe
+    | LobbyCreate
+    | LobbyJoin
+    | LobbyLeave
+    | LobbyReady
+    | LobbyChat
+    | LobbyStart
+    | MatchInput
+    | MatchResync,
+    Field(discriminator="type"),
+]
+
+
+# ---- server -> client ------------------------------------------------------------------
+
+
+class ServerModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class UserInfo(ServerModel):
+    id: int
+    name: str
+
+
+class Welcome(ServerModel):
+    """First frame after the handshake: who you are and what the server speaks."""
+
+    type: Literal["welcome"] = "welcome"
+    user: UserInfo
+    protocol: int = 1
+    games: list[str]
+
+
+class Ok(ServerModel):
+    """The request `rid` succeeded; `data` holds its result, if any."""
+
+    type: Literal["ok"] = "ok"
+    rid: int | None = None
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class Error(ServerModel):
+    """A request failed (or a message was refused); nothing it asked for was applied."""
+
+    type: Literal["error"] = "error"
+    rid: int | None = None
+    code: str
+    message: str
+    field: str | None = None
+    seq: int | None = None  # the input seq an input error is about
+
+
+class Pong(ServerModel):
+    """Answer to `ping`."""
+
+    type: Literal["pong"] = "pong"
+    rid: int | None = None
+    t: float | None = None
+    server_time: float
+
+
+class Member(ServerModel):
+    user: UserInfo
+    ready: bool
+    host: bool
+
+
+class LobbyInfo(ServerModel):
+    id: int
+    name: str
+    game: str
+    host_id: int
+    max_players: int
+    private: bool
+    code: str | None = None  # only for members
+    options: dict[str, Any]
+    status: str
+    members: list[Member]
+    match_id: str | None = None
+
+
+class LobbyState(ServerModel):
+    """Your lobby changed (or you joined it): its whole state."""
+
+    type: Literal["lobby.state"] = "lobby.state"
+    lobby: LobbyInfo
+
+
+class LobbyLeft(ServerModel):
+    """You are no longer in the lobby (left, kicked, or it closed)."""
+
+    type: Literal["lobby.left"] = "lobby.left"
+    lobby_id: int
+    reason: str
+
+
+class LobbyChatMessage(ServerModel):
+    """A chat line in your lobby."""
+
+    type: Literal["lobby.chat"] = "lobby.chat"
+    lobby_id: int
+    user: UserInfo
+    text: str
+    at: float
+
+
+class LobbySummary(ServerModel):
+    id: int
+    name: str
+    game: str
+    host: str
+    players: int
+    max_players: int
+    status: str
+
+
+class LobbyList(ServerModel):
+    """The open public lobbies (answer to `lobby.list.subscribe`)."""
+
+    type: Literal["lobby.list"] = "lobby.list"
+    rid: int | None = None
+    lobbies: list[LobbySummary]
+
+
+class LobbyListUpdate(ServerModel):
+    """A lobby appeared or changed (`upsert`) or went away (`remove`)."""
+
+    type: Literal["lobby.list.update"] = "lobby.list.update"
+    op: Literal["upsert", "remove"]
+    lobby: LobbySummary
+
+
+class SeatInfo(ServerModel):
+    seat: int
+    user: UserInfo
+
+
+class MatchStarted(ServerModel):
+    """You are in a match: your seat (None when spectating), the players, the tick rate."""
+
+    type: Literal["match.started"] = "match.started"
+    match_id: str
+    game: str
+    seat: int | None
+    players: list[SeatInfo]
+    tick_rate: int
+
+
+class Snapshot(ServerModel):
+    """The whole document at `tick`: {"acks", "seats", "game"}. `t`: server time (ms)."""
+
+    type: Literal["snapshot"] = "snapshot"
+    tick: int
+    t: float
+    doc: dict[str, Any]
+
+
+class Delta(ServerModel):
+    """What changed from tick `base` to `tick`; apply only if you hold `base`, else resync."""
+
+    type: Literal["delta"] = "delta"
+    tick: int
+    base: int
+    t: float
+    delta: dict[str, Any]
+
+
+class OutcomeInfo(ServerModel):
+    placements: dict[str, int]
+    scores: dict[str, float]
+    reason: str
+    winners: list[int]
+
+
+class MatchEndedMessage(ServerModel):
+    """The match is over; the result has been (or is being) saved."""
+
+    type: Literal["match.ended"] = "match.ended"
+    match_id: str
+    tick: int
+    outcome: OutcomeInfo
+
+
+ServerMessage = Annotated[
+    Welcome
+    | Ok
+    | Error
+    | Pong
+    | LobbyState
+    | LobbyLeft
+    | LobbyChatMessage
+    | LobbyList
+    | LobbyListUpdate
+    | MatchStarted
+    | Snapshot
+    | Delta
+    | MatchEndedMessage,
+    Field(discriminator="type"),
+]
