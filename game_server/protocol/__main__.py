@@ -1,4 +1,4 @@
-"""`python -m game_server.protocol schema [FILE]`: export the protocol as JSON Schema."""
+"""`python -m game_server.protocol schema|docs [FILE]`: export the JSON Schema or docs/protocol.md."""
 
 from __future__ import annotations
 
@@ -21,10 +21,15 @@ def schema() -> dict[str, object]:
 
 
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] != "schema":
-        print("usage: python -m game_server.protocol schema [FILE]", file=sys.stderr)
+    if not argv or argv[0] not in ("schema", "docs"):
+        print("usage: python -m game_server.protocol schema|docs [FILE]", file=sys.stderr)
         return 2
-    text = json.dumps(schema(), indent=2, sort_keys=True)
+    if argv[0] == "docs":
+        from game_server.protocol.docs import render
+
+        text = render().rstrip("\n")
+    else:
+        text = json.dumps(schema(), indent=2, sort_keys=True)
     if len(argv) > 1:
         with open(argv[1], "w", encoding="utf-8") as fh:
             fh.write(text + "\n")
