@@ -7,7 +7,7 @@ from typing import Any
 
 import msgpack
 import pytest
-from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
 from django.test import Client
@@ -18,17 +18,17 @@ from game_server.tokens import token_issue
 ORIGIN = (b"origin", b"http://localhost")
 
 
-@sync_to_async
+@database_sync_to_async
 def make_user(name: str, *, active: bool = True) -> Any:
     return get_user_model().objects.create_user(username=name, password="pw-for-tests-1", is_active=active)
 
 
-@sync_to_async
+@database_sync_to_async
 def make_token(user: Any) -> str:
     return token_issue(user=user)[0]
 
 
-@sync_to_async
+@database_sync_to_async
 def session_cookie(user: Any) -> bytes:
     client = Client()
     client.force_login(user)
