@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ImproperlyConfigured
+
 from settings.base import REDIS_URL
 from settings.env import env_int, env_str
 
@@ -19,3 +21,29 @@ SKIRMISH_TOKEN_DAYS = env_int("TOKEN_DAYS", 30, 1, 3650)
 #: "inprocess": the web process hosts the engine (one-machine default);
 #: "external": `manage.py runengine` workers do (requires REDIS_URL).
 SKIRMISH_ENGINE = env_str("ENGINE_MODE", "external" if REDIS_URL else "inprocess")
+
+#: Rate limits as (tokens per second, burst). "message": every frame of a socket, before
+#: decoding; "patience": rate-limited messages a socket may send before it is closed (4008);
+#: the rest are per user: inputs, chat lines, lobby operations, join-code guesses.
+SKIRMISH_RATE_LIMITS: dict[str, tuple[float, float]] = {
+    "message": (env_int("RATE_MESSAGES", 100, 1), 200),
+    "patience": (1, 20),
+    "input": (env_int("RATE_INPUTS", 70, 1), 100),  # 60 Hz games plus jitter
+    "chat": (0.5, 5),
+    "lobby": (3, 15),
+    "code": (0.2, 5),
+}
+#: Sockets one client address may hold open in one web process.
+SKIRMISH_MAX_SOCKETS_PER_IP = env_int("MAX_SOCKETS_PER_IP", 50, 1)
+
+# ---- the cluster (engine workers on Redis; see docs/scaling.md) -------------------------------
+#: A match's ownership lease in Redis, in ms; another worker takes the match over once it lapses.
+SKIRMISH_LEASE_MS = env_int("ENGINE_LEASE_MS", 1500, 200, 60_000)
+#: How often the owner renews its leases and checkpoints its matches, in ms (well under the lease).
+SKIRMISH_CHECKPOINT_MS = env_int("CHECKPOINT_INTERVAL_MS", 500, 20, 30_000)
+#: How often every worker looks for matches whose lease lapsed, in ms.
+SKIRMISH_SCAN_MS = env_int("ENGINE_SCAN_MS", 500, 20, 30_000)
+#: A group_send slower than this (ms) is skipped; the tick clock never waits on a stalled Redis.
+SKIRMISH_PUBLISH_TIMEOUT_MS = env_int("PUBLISH_TIMEOUT_MS", 250, 10, 10_000)
+if SKIRMISH_CHECKPOINT_MS * 2 > SKIRMISH_LEASE_MS:
+    raise ImproperlyConfigured("CHECKPOINT_INTERVAL_MS must be at most half of ENGINE_LEASE_MS")

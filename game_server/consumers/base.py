@@ -10,6 +10,8 @@ rules; anything else is logged and answered with `internal`, never a traceback o
 from __future__ import annotations
 
 import logging
+import time
+from collections import Counter, OrderedDict
 from typing import Any, ClassVar
 from urllib.parse import parse_qs
 
@@ -25,6 +27,42 @@ from lobby.errors import LobbyError
 logger = logging.getLogger(__name__)
 
 QUERY_TOKEN_KEYS = {"token", "access_token", "auth", "bearer"}
+
+#: Open sockets per client address, in this process (the per-IP connection cap).
+_sockets_by_ip: Counter[str] = Counter()
+#: Per-user rate-limit buckets, kept across reconnects (bounded LRU), in this process.
+_user_buckets: OrderedDict[int, dict[str, TokenBucket]] = OrderedDict()
+MAX_TRACKED_USERS = 10_000
+
+
+def rate_category(msg: BaseModel) -> str | None:
+    """Which per-user rate limit a message counts against (None: only the per-socket one)."""
+    kind: str = msg.type  # type: ignore[attr-defined]
+    if kind == "match.input":
+        return "input"
+    if kind == "lobby.chat":
+        return "chat"
+    if kind == "lobby.join" and getattr(msg, "code", None):
+        return "code"  # guessing private join codes
+    if kind.startswith(("lobby.", "queue.")) and kind != "lobby.list.unsubscribe":
+        return "lobby"
+    return None
+
+
+def user_bucket(user_id: int, category: str) -> TokenBucket:
+    """The user's bucket for a category, created from settings.SKIRMISH_RATE_LIMITS."""
+    buckets = _user_buckets.get(user_id)
+    if buckets is None:
+        buckets = _user_buckets[user_id] = {}
+        if len(_user_buckets) > MAX_TRACKED_USERS:
+            _user_buckets.popitem(last=False)
+    else:
+        _user_buckets.move_to_end(user_id)
+    bucket = buckets.get(category)
+    if bucket is None:
+        rate, burst = settings.SKIRMISH_RATE_LIMITS[category]
+        bucket = buckets[category] = TokenBucket(rate, burst)
+    return bucket
 
 
 class ProtocolConsumer(AsyncConsumer):
@@ -50,6 +88,14 @@ class ProtocolConsumer(AsyncConsumer):
         self.groups: set[str] = set()
         self.invalid_messages = 0
         self.closed = False
+        rate, burst = settings.SKIRMISH_RATE_LIMITS["message"]
+        self.frames = TokenBucket(rate, burst)  # every frame, checked before decoding
+        rate, burst = settings.SKIRMISH_RATE_LIMITS["patience"]
+        self.patience = TokenBucket(rate, burst)  # rate-limited messages tolerated before 4008
+        self.last_warning = 0.0
+        client = self.scope.get("client") or ("?", 0)
+        self.ip = str(client[0])
+        _sockets_by_ip[self.ip] += 1
         codec = p.choose_codec(self.scope.get("subprotocols") or [])
         if codec is None:
             await self.send({"type": "websocket.accept"})
@@ -59,6 +105,9 @@ class ProtocolConsumer(AsyncConsumer):
             return
         self.codec = codec
         await self.send({"type": "websocket.accept", "subprotocol": codec.subprotocol})
+        if _sockets_by_ip[self.ip] > settings.SKIRMISH_MAX_SOCKETS_PER_IP:
+            await self.close(p.CloseCode.WS_4011_TOO_MANY_CONNECTIONS, "too many connections from your address")
+            return
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
         if QUERY_TOKEN_KEYS & set(query):
             await self.close(p.CloseCode.WS_4001_UNAUTHENTICATED, "send tokens in the Authorization header")
@@ -72,6 +121,9 @@ class ProtocolConsumer(AsyncConsumer):
     async def websocket_receive(self, message: dict[str, Any]) -> None:
         if self.closed:
             return
+        if not self.frames.take():
+            await self.rate_limited(None)
+            return
         data = message.get("bytes") if message.get("bytes") is not None else message.get("text")
         try:
             msg = p.decode_client(self.codec, data, settings.SKIRMISH_MAX_FRAME_BYTES)
@@ -81,7 +133,9 @@ class ProtocolConsumer(AsyncConsumer):
         except p.ProtocolError as exc:
             await self.refuse(exc)
             return
-        if not self.allow(msg):
+        category = rate_category(msg)
+        if category is not None and not user_bucket(self.user.pk, category).take():
+            await self.rate_limited(msg.rid)  # type: ignore[attr-defined]
             return
         try:
             await getattr(self, self.HANDLERS[msg.type])(msg)
@@ -93,6 +147,10 @@ class ProtocolConsumer(AsyncConsumer):
 
     async def websocket_disconnect(self, message: dict[str, Any]) -> None:
         self.closed = True
+        if hasattr(self, "ip"):
+            _sockets_by_ip[self.ip] -= 1
+            if _sockets_by_ip[self.ip] <= 0:
+                del _sockets_by_ip[self.ip]
         try:
             if hasattr(self, "user") and getattr(self.user, "is_authenticated", False) and hasattr(self, "codec"):
                 await self.on_disconnect()
@@ -109,11 +167,17 @@ class ProtocolConsumer(AsyncConsumer):
     async def on_disconnect(self) -> None:
         """The socket is gone (groups are discarded after this)."""
 
-    def allow(self, msg: BaseModel) -> bool:
-        """Rate limiting hook: return False to drop a message (after answering it)."""
-        return True
-
     # ---- helpers ------------------------------------------------------------------------
+
+    async def rate_limited(self, rid: int | None) -> None:
+        """Refuse a message over a rate limit: `rate_limited` (at most one a second), then 4008."""
+        if not self.patience.take():
+            await self.close(p.CloseCode.WS_4008_RATE_LIMITED, "kept sending too fast")
+            return
+        now = time.monotonic()
+        if rid is not None or now - self.last_warning >= 1.0:
+            self.last_warning = now
+            await self.send_error(p.ErrorCode.RATE_LIMITED, "slow down: too many messages", rid=rid)
 
     async def refuse(self, exc: p.ProtocolError) -> None:
         """Answer an invalid message; close with 4002 once there were too many."""
@@ -154,7 +218,3 @@ class ProtocolConsumer(AsyncConsumer):
             self.groups.discard(group)
             await self.channel_layer.group_discard(group, self.channel_name)
 
-
-def chat_bucket() -> TokenBucket:
-    """Chat: 5 lines in a burst, then one every 2 seconds."""
-    return TokenBucket(rate=0.5, burst=5)

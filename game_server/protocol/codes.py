@@ -31,6 +31,11 @@ class ErrorCode(StrEnum):
     NOT_READY = "lobby/not_ready"  # not every member is ready, or too few players
     UNKNOWN_GAME = "lobby/unknown_game"  # no game of that name is installed
     BAD_OPTIONS = "lobby/bad_options"  # the game refused the options
+    KICKED = "lobby/kicked"  # the host removed you from this lobby; you may not rejoin it
+    MEMBER_NOT_FOUND = "lobby/member_not_found"  # that player is not in your lobby
+    # quick play
+    ALREADY_QUEUED = "queue/already_in"  # you are in the quick-play queue; leave it first
+    NOT_QUEUED = "queue/not_in"  # you are not in the quick-play queue
     # match
     MATCH_NOT_FOUND = "match/not_found"  # no such running match
     NOT_IN_MATCH = "match/not_in_match"  # you have no seat in a running match
@@ -58,3 +63,4 @@ class CloseCode(IntEnum):
     WS_4008_RATE_LIMITED = 4008  # kept flooding after rate_limited errors
     WS_4009_TOO_SLOW = 4009  # the client stayed too far behind
     WS_4010_REPLACED = 4010  # a newer socket of the same user took over
+    WS_4011_TOO_MANY_CONNECTIONS = 4011  # too many sockets from one address
