@@ -14,7 +14,7 @@ from channels.db import database_sync_to_async
 
 from engine.games import GAMES
 from game_server import protocol as p
-from game_server.consumers.base import ProtocolConsumer, chat_bucket
+from game_server.consumers.base import ProtocolConsumer
 from game_server.engine_bridge import (
     ENGINE_CHANNEL,
     LOBBY_LIST_GROUP,
@@ -77,7 +77,6 @@ class PlayerConsumer(ProtocolConsumer):
 
     async def on_connect(self) -> None:
         ensure_local_worker()
-        self.chat = chat_bucket()
         # A newer socket of the same user replaces the older ones (they close with 4010).
         await self.channel_layer.group_send(
             user_group(self.user.pk), {"type": "session.replaced", "channel": self.channel_name}
@@ -149,8 +148,6 @@ class PlayerConsumer(ProtocolConsumer):
     async def on_lobby_chat(self, msg: p.LobbyChat) -> None:
         if self.lobby_id is None:
             raise LobbyError(p.ErrorCode.NOT_IN_LOBBY, "you are not in a lobby")
-        if not self.chat.take():
-            raise LobbyError(p.ErrorCode.RATE_LIMITED, "you are chatting too fast")
         line = p.LobbyChatMessage(
             lobby_id=self.lobby_id,
             user=p.UserInfo(id=self.user.pk, name=self.user.get_username()),
