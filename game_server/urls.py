@@ -16,5 +16,6 @@ urlpatterns = [
     path("api/auth/register", views.api_register, name="api-register"),
     path("api/auth/token", views.api_token, name="api-token"),
     path("healthz", views.healthz, name="healthz"),
+    path("api/", include("lobby.urls")),
     path("", include("clients.urls")),
 ]

@@ -1,4 +1,7 @@
-"""Lobbies, memberships, matches and their participants: data only (services write them)."""
+"""Lobbies, memberships, the quick-play queue, matches, participants and ratings: data only.
+
+Services write these rows; selectors read them.
+"""
 
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ class Lobby(models.Model):
     options = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN, db_index=True)
     current_match = models.ForeignKey("Match", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    kicked = models.JSONField(default=list, blank=True, help_text="ids of users the host kicked; they may not rejoin")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -55,8 +59,13 @@ class Match(models.Model):
         FINISHED = "finished"
         ABORTED = "aborted"
 
+    class Mode(models.TextChoices):
+        LOBBY = "lobby"
+        QUICKPLAY = "quickplay"
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     lobby = models.ForeignKey(Lobby, null=True, blank=True, on_delete=models.SET_NULL, related_name="matches")
+    mode = models.CharField(max_length=10, choices=Mode.choices, default=Mode.LOBBY, db_index=True)
     game = models.CharField(max_length=32, db_index=True)
     options = models.JSONField(default=dict, blank=True)
     seed = models.BigIntegerField()
@@ -91,6 +100,8 @@ class MatchParticipant(models.Model):
     placement = models.PositiveSmallIntegerField(null=True, blank=True)
     score = models.FloatField(null=True, blank=True)
     is_winner = models.BooleanField(default=False)
+    rating_before = models.FloatField(null=True, blank=True, help_text="the player's displayed rating before")
+    rating_after = models.FloatField(null=True, blank=True, help_text="... and after this match (unrated: empty)")
 
     class Meta:
         ordering = ["seat"]
@@ -101,3 +112,47 @@ class MatchParticipant(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} seat {self.seat} of {self.match_id}"
+
+    @property
+    def rating_change(self) -> float | None:
+        """How much this match moved the player's displayed rating."""
+        if self.rating_before is None or self.rating_after is None:
+            return None
+        return self.rating_after - self.rating_before
+
+
+class QueueEntry(models.Model):
+    """A player waiting in a game's quick-play queue. One queue per user: the user column is unique."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="queue_entry")
+    game = models.CharField(max_length=32, db_index=True)
+    skill = models.FloatField(help_text="the player's rating mean (mu) when queued: what the matcher compares")
+    enqueued_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        verbose_name_plural = "queue entries"
+        ordering = ["enqueued_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.user} queued for {self.game}"
+
+
+class Rating(models.Model):
+    """A player's skill in one game (openskill Plackett-Luce): mu, sigma and the displayed rating."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="ratings")
+    game = models.CharField(max_length=32)
+    mu = models.FloatField()
+    sigma = models.FloatField()
+    rating = models.FloatField(db_index=True, help_text="mu - 3 sigma: what leaderboards show and sort by")
+    matches = models.PositiveIntegerField(default=0)
+    wins = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["game", "-rating"]
+        constraints = [models.UniqueConstraint(fields=["user", "game"], name="rating_unique_user_game")]
+        indexes = [models.Index(fields=["game", "-rating"], name="rating_leaderboard")]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.game} {self.rating:.1f}"

@@ -1,13 +1,15 @@
-"""Selectors: read queries for lobbies and matches, returning models or plain data."""
+"""Selectors: read queries for lobbies, the queue, matches and ratings, returning models or plain data."""
 
 from __future__ import annotations
 
+import math
+import uuid
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Count, F, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 
-from lobby.models import Lobby, Match, MatchParticipant, Membership
+from lobby.models import Lobby, Match, MatchParticipant, Membership, QueueEntry, Rating
 
 
 def lobby_for_user(*, user: AbstractBaseUser) -> Lobby | None:
@@ -58,10 +60,7 @@ def lobby_summary(*, lobby: Lobby) -> dict[str, Any]:
     }
 
 
-def lobby_list_open(
-    *, game: str | None = None, free_only: bool = False, offset: int = 0, limit: int = 50
-) -> list[Lobby]:
-    """Public lobbies that are not closed, newest first, with a `players` count."""
+def _open_lobbies(*, game: str | None, free_only: bool) -> QuerySet[Lobby]:
     query: QuerySet[Lobby] = (
         Lobby.objects.filter(is_private=False)
         .exclude(status=Lobby.Status.CLOSED)
@@ -72,7 +71,123 @@ def lobby_list_open(
         query = query.filter(game=game)
     if free_only:
         query = query.filter(status=Lobby.Status.OPEN, players__lt=F("max_players"))
-    return list(query.order_by("-created_at", "-id")[offset : offset + limit])
+    return query.order_by("-created_at", "-id")
+
+
+def lobby_list_open(
+    *, game: str | None = None, free_only: bool = False, offset: int = 0, limit: int = 50
+) -> list[Lobby]:
+    """Public lobbies that are not closed, newest first, with a `players` count."""
+    return list(_open_lobbies(game=game, free_only=free_only)[offset : offset + limit])
+
+
+def _page(query: QuerySet[Any], *, page: int, page_size: int) -> tuple[list[Any], dict[str, int]]:
+    """One page of a query (1-based), and {"page", "page_size", "count", "pages"}."""
+    count = query.count()
+    start = (page - 1) * page_size
+    meta = {"page": page, "page_size": page_size, "count": count, "pages": max(1, math.ceil(count / page_size))}
+    return list(query[start : start + page_size]), meta
+
+
+def lobby_list_page(
+    *, game: str | None = None, free_only: bool = False, page: int = 1, page_size: int = 20
+) -> dict[str, Any]:
+    """A page of the public lobby list: {"results": [LobbySummary], "page", "page_size", "count", "pages"}."""
+    lobbies, meta = _page(_open_lobbies(game=game, free_only=free_only), page=page, page_size=page_size)
+    return {"results": [lobby_summary(lobby=lobby) for lobby in lobbies], **meta}
+
+
+def queue_entry_for_user(*, user: AbstractBaseUser) -> QueueEntry | None:
+    """The user's quick-play ticket, if queued."""
+    return QueueEntry.objects.filter(user=user).first()
+
+
+def _visible_matches(*, viewer_id: int | None) -> QuerySet[Match]:
+    """Matches a viewer may see: every public one, and private ones they played in."""
+    query = Match.objects.all()
+    if viewer_id is None:
+        return query.filter(is_private=False)
+    return query.filter(Q(is_private=False) | Q(participants__user_id=viewer_id)).distinct()
+
+
+def _participant_row(p: MatchParticipant) -> dict[str, Any]:
+    change = p.rating_change
+    return {
+        "seat": p.seat,
+        "user": {"id": p.user_id, "name": p.user.get_username()},
+        "placement": p.placement,
+        "score": p.score,
+        "winner": p.is_winner,
+        "rating_before": p.rating_before,
+        "rating_after": p.rating_after,
+        "rating_change": change,
+    }
+
+
+def _match_row(match: Match) -> dict[str, Any]:
+    return {
+        "id": str(match.pk),
+        "game": match.game,
+        "mode": match.mode,
+        "status": match.status,
+        "reason": match.reason,
+        "lobby_id": match.lobby_id,
+        "started_at": match.started_at.isoformat(),
+        "ended_at": match.ended_at.isoformat() if match.ended_at else None,
+        "duration_seconds": match.duration_seconds,
+        "ticks": match.ticks,
+        "participants": [_participant_row(p) for p in match.participants.all()],
+    }
+
+
+def match_history_for_user(
+    *, user_id: int, viewer_id: int | None = None, game: str | None = None, page: int = 1, page_size: int = 20
+) -> dict[str, Any]:
+    """A player's matches, newest first, as the viewer may see them: {"results": [match], page meta}."""
+    query = (
+        _visible_matches(viewer_id=viewer_id)
+        .filter(participants__user_id=user_id)
+        .prefetch_related("participants__user")
+        .order_by("-started_at", "-id")
+    )
+    if game:
+        query = query.filter(game=game)
+    matches, meta = _page(query, page=page, page_size=page_size)
+    return {"results": [_match_row(m) for m in matches], **meta}
+
+
+def match_detail(*, match_id: str, viewer_id: int | None = None) -> dict[str, Any] | None:
+    """One match with its participants and rating changes; None if missing or not visible."""
+    try:
+        uuid.UUID(str(match_id))
+    except ValueError:
+        return None
+    match = _visible_matches(viewer_id=viewer_id).filter(pk=match_id).prefetch_related("participants__user").first()
+    if match is None:
+        return None
+    return {**_match_row(match), "seed": match.seed, "tick_rate": match.tick_rate, "options": match.options}
+
+
+def leaderboard(*, game: str, page: int = 1, page_size: int = 20) -> dict[str, Any]:
+    """A game's ratings, best first: {"results": [{"rank", "user", "rating", "mu", "sigma", ...}], page meta}."""
+    query = Rating.objects.filter(game=game).select_related("user").order_by("-rating", "user_id")
+    rows, meta = _page(query, page=page, page_size=page_size)
+    first = (page - 1) * page_size + 1
+    return {
+        "results": [
+            {
+                "rank": first + i,
+                "user": {"id": r.user_id, "name": r.user.get_username()},
+                "rating": r.rating,
+                "mu": r.mu,
+                "sigma": r.sigma,
+                "matches": r.matches,
+                "wins": r.wins,
+            }
+            for i, r in enumerate(rows)
+        ],
+        **meta,
+    }
 
 
 def seat_for_user(*, user: AbstractBaseUser) -> MatchParticipant | None:
@@ -88,3 +203,8 @@ def match_players(*, match: Match) -> list[dict[str, Any]]:
         {"seat": p.seat, "user": {"id": p.user_id, "name": p.user.get_username()}}
         for p in match.participants.select_related("user").order_by("seat")
     ]
+
+
+def queued_games() -> list[str]:
+    """The games someone is waiting for in quick play."""
+    return sorted(set(QueueEntry.objects.values_list("game", flat=True).distinct()))

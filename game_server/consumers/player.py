@@ -27,6 +27,7 @@ from game_server.engine_bridge import (
     spectator_group,
     user_group,
 )
+from game_server.quickplay import ensure_matcher, matcher_run
 from lobby import selectors, services
 from lobby.errors import LobbyError
 
@@ -66,6 +67,11 @@ class PlayerConsumer(ProtocolConsumer):
         "lobby.ready": "on_lobby_ready",
         "lobby.chat": "on_lobby_chat",
         "lobby.start": "on_lobby_start",
+        "lobby.kick": "on_lobby_kick",
+        "lobby.host": "on_lobby_host",
+        "lobby.options": "on_lobby_options",
+        "queue.join": "on_queue_join",
+        "queue.leave": "on_queue_leave",
         "match.input": "on_match_input",
         "match.resync": "on_match_resync",
     }
@@ -74,6 +80,7 @@ class PlayerConsumer(ProtocolConsumer):
     match_id: str | None = None
     seat: int | None = None
     list_filter: tuple[str | None, bool] | None = None
+    queue_game: str | None = None
 
     async def on_connect(self) -> None:
         ensure_local_worker()
@@ -91,8 +98,16 @@ class PlayerConsumer(ProtocolConsumer):
             await self.send_message(p.LobbyState(lobby=p.LobbyInfo(**info)))
         if seat is not None:
             await self.enter_match(seat, seat["seat"])
+        entry = await database_sync_to_async(selectors.queue_entry_for_user)(user=self.user)
+        if entry is not None:
+            await self.enter_queue(entry.game, entry.enqueued_at.timestamp() * 1000)
 
     async def on_disconnect(self) -> None:
+        if self.queue_game is not None:  # a queued player who goes away leaves the queue
+            try:
+                await database_sync_to_async(services.queue_leave)(user=self.user)
+            except LobbyError:
+                pass  # matched meanwhile
         if self.match_id is not None and self.seat is not None:
             await self.channel_layer.send(
                 match_channel(self.match_id),
@@ -173,6 +188,42 @@ class PlayerConsumer(ProtocolConsumer):
         await self.channel_layer.group_send(lobby_group(spec.lobby_id), {"type": "lobby.match", "match": seats})
         await lobby_broadcast(self.channel_layer, spec.lobby_id)
 
+    async def on_lobby_kick(self, msg: p.LobbyKick) -> None:
+        lobby = await database_sync_to_async(services.lobby_kick)(host=self.user, user_id=msg.user_id)
+        await self.channel_layer.group_send(user_group(msg.user_id), {"type": "lobby.kicked", "lobby_id": lobby.pk})
+        await self.send_message(p.Ok(rid=msg.rid))
+        await lobby_broadcast(self.channel_layer, lobby.pk)
+
+    async def on_lobby_host(self, msg: p.LobbyHost) -> None:
+        lobby = await database_sync_to_async(services.lobby_host_transfer)(host=self.user, user_id=msg.user_id)
+        await self.send_message(p.Ok(rid=msg.rid))
+        await lobby_broadcast(self.channel_layer, lobby.pk)
+
+    async def on_lobby_options(self, msg: p.LobbyOptions) -> None:
+        lobby = await database_sync_to_async(services.lobby_options_set)(
+            host=self.user, options=msg.options, max_players=msg.max_players
+        )
+        await self.send_message(p.Ok(rid=msg.rid, data={"options": lobby.options, "max_players": lobby.max_players}))
+        await lobby_broadcast(self.channel_layer, lobby.pk)
+
+    async def on_queue_join(self, msg: p.QueueJoin) -> None:
+        entry = await database_sync_to_async(services.queue_join)(user=self.user, game=msg.game)
+        await self.send_message(p.Ok(rid=msg.rid, data={"game": entry.game}))
+        await self.enter_queue(entry.game, entry.enqueued_at.timestamp() * 1000)
+        await matcher_run(self.channel_layer, entry.game)
+
+    async def on_queue_leave(self, msg: p.QueueLeave) -> None:
+        game = await database_sync_to_async(services.queue_leave)(user=self.user)
+        self.queue_game = None
+        await self.send_message(p.Ok(rid=msg.rid))
+        await self.send_message(p.QueueState(status="left", game=game))
+
+    async def enter_queue(self, game: str, since: float) -> None:
+        """Note the socket is queued, tell the client, keep this process's matcher running."""
+        self.queue_game = game
+        await self.send_message(p.QueueState(status="queued", game=game, since=since))
+        ensure_matcher(self.channel_layer)
+
     async def on_match_input(self, msg: p.MatchInput) -> None:
         if self.match_id is None or self.seat is None:
             raise LobbyError(p.ErrorCode.NOT_IN_MATCH, "you have no seat in a running match")
@@ -231,6 +282,7 @@ class PlayerConsumer(ProtocolConsumer):
     async def session_replaced(self, event: dict[str, Any]) -> None:
         if event["channel"] != self.channel_name:
             self.match_id = None  # the newer socket owns the seat now
+            self.queue_game = None  # ... and the queue ticket
             await self.close(p.CloseCode.WS_4010_REPLACED, "signed in on another socket")
 
     async def lobby_state(self, event: dict[str, Any]) -> None:
@@ -255,6 +307,18 @@ class PlayerConsumer(ProtocolConsumer):
         ):
             op = "remove"
         await self.send_message(p.LobbyListUpdate(op=op, lobby=p.LobbySummary(**summary)))
+
+    async def lobby_kicked(self, event: dict[str, Any]) -> None:
+        if event["lobby_id"] == self.lobby_id:
+            await self.leave_lobby(event["lobby_id"], "kicked")
+
+    async def queue_matched(self, event: dict[str, Any]) -> None:
+        match = event["match"]
+        seat = next((pl["seat"] for pl in match["players"] if pl["user"]["id"] == self.user.pk), None)
+        if seat is not None:
+            self.queue_game = None
+            await self.send_message(p.QueueState(status="matched", game=match["game"]))
+            await self.enter_match(match, seat)
 
     async def lobby_match(self, event: dict[str, Any]) -> None:
         match = event["match"]

@@ -109,6 +109,41 @@ class LobbyStart(ClientModel):
     type: Literal["lobby.start"]
 
 
+class LobbyKick(ClientModel):
+    """Host only: remove a member from the lobby (they may not rejoin it)."""
+
+    type: Literal["lobby.kick"]
+    user_id: Id
+
+
+class LobbyHost(ClientModel):
+    """Host only: hand the host role to another member."""
+
+    type: Literal["lobby.host"]
+    user_id: Id
+
+
+class LobbyOptions(ClientModel):
+    """Host only, between matches: change the game options (and seat count); readiness resets."""
+
+    type: Literal["lobby.options"]
+    options: Options | None = None
+    max_players: Annotated[int, Field(ge=1, le=64)] | None = None
+
+
+class QueueJoin(ClientModel):
+    """Quick play: wait for a match of `game` against players of similar rating."""
+
+    type: Literal["queue.join"]
+    game: Annotated[str, StringConstraints(min_length=1, max_length=MAX_GAME)]
+
+
+class QueueLeave(ClientModel):
+    """Leave the quick-play queue."""
+
+    type: Literal["queue.leave"]
+
+
 class MatchInput(ClientModel):
     """One input for your seat; `seq` increases by at least one each time."""
 
@@ -133,6 +168,11 @@ ClientMessage = Annotated[
     | LobbyReady
     | LobbyChat
     | LobbyStart
+    | LobbyKick
+    | LobbyHost
+    | LobbyOptions
+    | QueueJoin
+    | QueueLeave
     | MatchInput
     | MatchResync,
     Field(discriminator="type"),
@@ -259,6 +299,15 @@ class LobbyListUpdate(ServerModel):
     lobby: LobbySummary
 
 
+class QueueState(ServerModel):
+    """Quick play: `queued` for `game` (since `since`, ms), `left`, or `matched` (`match.started` follows)."""
+
+    type: Literal["queue.state"] = "queue.state"
+    status: Literal["queued", "left", "matched"]
+    game: str
+    since: float | None = None
+
+
 class SeatInfo(ServerModel):
     seat: int
     user: UserInfo
@@ -320,6 +369,7 @@ ServerMessage = Annotated[
     | LobbyChatMessage
     | LobbyList
     | LobbyListUpdate
+    | QueueState
     | MatchStarted
     | Snapshot
     | Delta

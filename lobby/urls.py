@@ -1,0 +1,12 @@
+"""The lobby's JSON API, mounted under /api/ by game_server.urls."""
+
+from django.urls import path
+
+from lobby import views
+
+urlpatterns = [
+    path("lobbies", views.lobby_list, name="api-lobbies"),
+    path("players/<int:user_id>/matches", views.player_matches, name="api-player-matches"),
+    path("matches/<str:match_id>", views.match_detail, name="api-match"),
+    path("leaderboards/<str:game>", views.leaderboard, name="api-leaderboard"),
+]

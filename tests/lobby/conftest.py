@@ -1,0 +1,26 @@
+"""Lobby test helpers: users, and a marker for tests that need PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection
+
+
+@pytest.fixture
+def make_user(db) -> Callable[[str], object]:
+    """Create a user by name."""
+
+    def make(name: str) -> object:
+        return get_user_model().objects.create_user(username=name)  # no password: no slow hashing
+
+    return make
+
+
+@pytest.fixture
+def postgres(transactional_db) -> None:
+    """Skip unless the test database is PostgreSQL (row locks are what these tests prove)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("race tests need PostgreSQL row locks: set DATABASE_URL=postgres://... (SQLite serializes writes)")
