@@ -36,11 +36,6 @@ class ErrorCode(StrEnum):
     # quick play
     ALREADY_QUEUED = "queue/already_in"  # you are in the quick-play queue; leave it first
     NOT_QUEUED = "queue/not_in"  # you are not in the quick-play queue
-    KICKED = "lobby/kicked"  # the host removed you from this lobby; you may not rejoin it
-    MEMBER_NOT_FOUND = "lobby/member_not_found"  # that player is not in your lobby
-    # quick play
-    ALREADY_QUEUED = "queue/already_in"  # you are in the quick-play queue; leave it first
-    NOT_QUEUED = "queue/not_in"  # you are not in the quick-play queue
     # match
     MATCH_NOT_FOUND = "match/not_found"  # no such running match
     NOT_IN_MATCH = "match/not_in_match"  # you have no seat in a running match
