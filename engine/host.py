@@ -101,6 +101,15 @@ class MatchHost:
         if match is not None and viewer is not None and viewer in match.seats:
             match.disconnect(viewer)
 
+    def cancel(self, match_id: str) -> None:
+        """Stop ticking one match without recording a result (another host took it over)."""
+        task = self._tasks.get(match_id)
+        if task is not None:
+            task.cancel()
+
+    async def gate(self, match: Match) -> None:
+        """Awaited before each tick; a subclass may wait here (e.g. until it holds the match's lease)."""
+
     async def stop(self) -> None:
         """Cancel every match task (process shutdown)."""
         for task in self._tasks.values():
@@ -115,6 +124,7 @@ class MatchHost:
             while ended is None:
                 await self.clock.sleep_until(schedule.deadline())
                 for _ in range(schedule.due(self.clock.now())):
+                    await self.gate(match)
                     ended = await self._tick(match)
                     if ended is not None:
                         break

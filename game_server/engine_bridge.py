@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -33,6 +35,14 @@ logger = logging.getLogger(__name__)
 
 ENGINE_CHANNEL = "skirmish.engine"
 LOBBY_LIST_GROUP = "lobbies"
+#: Errors of a channel layer whose Redis is down, restarting or stalled.
+LAYER_ERRORS = (OSError, asyncio.TimeoutError, ConnectionError)
+try:  # redis-py's errors do not all derive from OSError
+    from redis.exceptions import RedisError
+
+    LAYER_ERRORS = (*LAYER_ERRORS, RedisError)
+except ImportError:  # pragma: no cover (redis is installed with channels-redis)
+    pass
 
 
 def match_channel(match_id: str) -> str:
@@ -90,10 +100,48 @@ def outcome_message(match: Match, ended: MatchEnded) -> p.MatchEndedMessage:
 
 
 class ChannelLayerBroadcaster:
-    """Encodes each frame once per codec and group_sends it to its audience."""
+    """Encodes each frame once per codec and group_sends it to its audience.
 
-    def __init__(self, layer: BaseChannelLayer) -> None:
+    A send that fails or takes longer than `timeout` is skipped (the tick clock never waits on a
+    stalled Redis), and the match is marked: after its next good send every audience gets a full
+    snapshot, because frames were lost (the pub/sub layer also loses them silently across a
+    reconnect). `may_publish(match_id)` is the fencing check of the cluster: False, nothing goes out.
+    """
+
+    def __init__(
+        self,
+        layer: BaseChannelLayer,
+        *,
+        timeout: float | None = None,
+        may_publish: Callable[[str], bool] | None = None,
+    ) -> None:
         self.layer = layer
+        self.timeout = timeout
+        self.may_publish = may_publish
+        self.troubled: set[str] = set()
+        #: Called (match) after a match's sends work again; the worker restores memberships there.
+        self.on_recovered: Callable[[Match], Any] | None = None
+
+    async def send_group(self, match_id: str, group: str, message: dict[str, Any]) -> bool:
+        """One group_send, bounded in time; False (and the match marked) when it failed."""
+        if self.may_publish is not None and not self.may_publish(match_id):
+            return False
+        try:
+            await asyncio.wait_for(self.layer.group_send(group, message), self.timeout)
+            return True
+        except LAYER_ERRORS as exc:
+            if match_id not in self.troubled:
+                logger.warning("match %s: broadcast to %s failed (%r); will resync", match_id, group, exc)
+            self.troubled.add(match_id)
+            return False
+
+    async def snapshot_all(self, match: Match) -> None:
+        """A full snapshot to every audience of the match (after a takeover or lost frames)."""
+        for audience in match.audiences():
+            viewer: Viewer = audience if isinstance(audience, int) else None
+            frames = p.encode_all(frame_message(match.snapshot(viewer)))
+            group = self.group_for(match.match_id, audience)
+            await self.send_group(match.match_id, group, {"type": "match.frame", "frames": frames})
 
     def group_for(self, match_id: str, audience: Audience) -> str:
         if audience == ALL:
@@ -104,18 +152,31 @@ class ChannelLayerBroadcaster:
         return seat_group(match_id, audience)
 
     async def publish(self, match: Match, outbound: Sequence[Outbound]) -> None:
+        was_troubled = match.match_id in self.troubled
+        self.troubled.discard(match.match_id)
         for item in outbound:
             if isinstance(item, Frame):
                 frames = p.encode_all(frame_message(item))
-                await self.layer.group_send(
-                    self.group_for(match.match_id, item.audience), {"type": "match.frame", "frames": frames}
+                await self.send_group(
+                    match.match_id,
+                    self.group_for(match.match_id, item.audience),
+                    {"type": "match.frame", "frames": frames},
                 )
             elif isinstance(item, InputRejected):
                 error = p.Error(code=item.code, message=item.message, seq=item.seq)
-                await self.layer.group_send(
-                    seat_group(match.match_id, item.seat), {"type": "match.frame", "frames": p.encode_all(error)}
+                await self.send_group(
+                    match.match_id,
+                    seat_group(match.match_id, item.seat),
+                    {"type": "match.frame", "frames": p.encode_all(error)},
                 )
             # MatchEnded is announced by the result sink, once the result is saved.
+        if was_troubled and match.match_id not in self.troubled:
+            logger.info("match %s: broadcasts work again; full snapshots sent", match.match_id)
+            if self.on_recovered is not None:
+                await self.on_recovered(match)
+            await self.snapshot_all(match)
+        elif was_troubled:
+            self.troubled.add(match.match_id)
 
 
 class OrmResultSink:
@@ -128,6 +189,9 @@ class OrmResultSink:
         self.worker = worker
 
     async def record(self, match: Match, ended: MatchEnded) -> None:
+        if not await self.worker.may_record(match.match_id):
+            logger.warning("match %s: not recording the result: this worker lost the match", match.match_id)
+            return
         kwargs = {
             "match_id": match.match_id,
             "placements": ended.outcome.placements,
@@ -139,7 +203,8 @@ class OrmResultSink:
         }
         for delay in (*self.RETRY_DELAYS, None):
             try:
-                await database_sync_to_async(services.match_result_record)(**kwargs)
+                _, first = await database_sync_to_async(services.match_result_record)(**kwargs)
+                logger.info("match %s: result %s at tick %s", match.match_id, "saved" if first else "known", ended.tick)
                 break
             except Exception:
                 if delay is None:
@@ -148,13 +213,16 @@ class OrmResultSink:
                 logger.warning("match %s: saving the result failed; retrying in %ss", match.match_id, delay)
                 await asyncio.sleep(delay)
         frames = p.encode_all(outcome_message(match, ended))
-        await self.layer.group_send(
-            match_group(match.match_id), {"type": "match.ended", "match_id": match.match_id, "frames": frames}
-        )
         self.worker.match_finished(match.match_id)
         lobby_id = self.worker.lobby_of.pop(match.match_id, None)
-        if lobby_id is not None:
-            await lobby_broadcast(self.layer, lobby_id)
+        try:
+            await self.layer.group_send(
+                match_group(match.match_id), {"type": "match.ended", "match_id": match.match_id, "frames": frames}
+            )
+            if lobby_id is not None:
+                await lobby_broadcast(self.layer, lobby_id)
+        except LAYER_ERRORS:
+            logger.warning("match %s: the end could not be announced (channel layer down)", match.match_id)
 
 
 def _lobby_payloads(lobby_id: int) -> tuple[dict[str, Any], dict[str, Any]] | None:
@@ -181,19 +249,38 @@ class EngineWorker:
 
     def __init__(self, layer: BaseChannelLayer) -> None:
         self.layer = layer
-        self.host = MatchHost(ChannelLayerBroadcaster(layer), OrmResultSink(layer, self))
+        self.broadcaster = ChannelLayerBroadcaster(layer)
+        self.host = self.make_host(self.broadcaster, OrmResultSink(layer, self))
         self.lobby_of: dict[str, int] = {}
         self._listeners: dict[str, asyncio.Task[None]] = {}
         self._seat_channel: dict[tuple[str, int], str] = {}
+
+    def make_host(self, broadcaster: ChannelLayerBroadcaster, results: OrmResultSink) -> MatchHost:
+        """The MatchHost this worker ticks its matches on (the cluster worker uses a leased one)."""
+        return MatchHost(broadcaster, results)
+
+    async def may_record(self, match_id: str) -> bool:
+        """Whether this worker may write the match's result (the cluster worker checks its lease)."""
+        return True
+
+    async def receive(self, channel: str) -> dict[str, Any]:
+        """layer.receive that outlives a Redis restart: retry with a capped backoff."""
+        delay = 0.05
+        while True:
+            try:
+                return await self.layer.receive(channel)
+            except LAYER_ERRORS as exc:
+                logger.warning("engine: receive on %s failed (%r); retrying in %.2fs", channel, exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 1.0)
 
     async def run(self) -> None:
         """Serve forever (until cancelled)."""
         try:
             while True:
-                message = await self.layer.receive(ENGINE_CHANNEL)
+                message = await self.receive(ENGINE_CHANNEL)
                 try:
-                    if message.get("type") == "engine.start":
-                        self.start_match(message["spec"])
+                    await self.on_engine_message(message)
                 except Exception:
                     logger.exception("engine: cannot start a match from %r", message.get("type"))
         finally:
@@ -201,9 +288,14 @@ class EngineWorker:
                 task.cancel()
             await self.host.stop()
 
-    def start_match(self, spec: dict[str, Any]) -> Match:
-        """Build a match from its spec and start ticking it."""
-        match = Match(
+    async def on_engine_message(self, message: dict[str, Any]) -> None:
+        """One message on ENGINE_CHANNEL (engine.start)."""
+        if message.get("type") == "engine.start":
+            self.start_match(message["spec"])
+
+    def build_match(self, spec: dict[str, Any]) -> Match:
+        """A new match from its spec (as lobby.services.MatchSpec.as_message gives it)."""
+        return Match(
             match_id=spec["match_id"],
             game=GAMES[spec["game"]],
             players=[Player(seat=pl["seat"], name=pl["name"]) for pl in spec["players"]],
@@ -212,12 +304,20 @@ class EngineWorker:
             tick_rate=spec["tick_rate"],
             grace_seconds=settings.SKIRMISH_GRACE_SECONDS,
         )
+
+    def start_match(self, spec: dict[str, Any]) -> Match:
+        """Build a match from its spec and start ticking it."""
+        match = self.build_match(spec)
         if spec.get("lobby_id") is not None:
             self.lobby_of[match.match_id] = spec["lobby_id"]
-        self.host.start(match)
-        self._listeners[match.match_id] = asyncio.get_running_loop().create_task(self._listen(match.match_id))
+        self.serve(match)
         logger.info("engine: match %s of %s started (%s players)", match.match_id, spec["game"], len(spec["players"]))
         return match
+
+    def serve(self, match: Match) -> None:
+        """Tick a match and listen on its channel."""
+        self.host.start(match)
+        self._listeners[match.match_id] = asyncio.get_running_loop().create_task(self._listen(match.match_id))
 
     def match_finished(self, match_id: str) -> None:
         """Stop serving a match's channel."""
@@ -230,7 +330,7 @@ class EngineWorker:
     async def _listen(self, match_id: str) -> None:
         channel = match_channel(match_id)
         while True:
-            message = await self.layer.receive(channel)
+            message = await self.receive(channel)
             try:
                 await self.handle(match_id, message)
             except Exception:
@@ -263,9 +363,35 @@ class EngineWorker:
             # Only the seat's current socket may mark it away (a replaced socket leaves late).
             if self._seat_channel.get((match_id, seat)) == reply:
                 self.host.leave(match_id, seat)
+        elif kind == "match.stats" and reply:
+            await self.layer.send(reply, {"type": "match.stats", "stats": self.match_stats(match_id)})
+        elif kind == "match.end":
+            match = self.host.matches.get(match_id)
+            if match is not None:
+                logger.info("match %s: ended by %s", match_id, message.get("by", "staff"))
+                match.end(str(message.get("reason", "ended_by_staff")))
+
+    def match_stats(self, match_id: str) -> dict[str, Any] | None:
+        """Live figures of one hosted match, for the staff monitor."""
+        match = self.host.matches.get(match_id)
+        schedule = self.host.schedules.get(match_id)
+        if match is None or schedule is None:
+            return None
+        return {
+            "match_id": match_id,
+            "game": match.game.name,
+            "tick": match.tick,
+            "tick_rate": match.tick_rate,
+            "tick_ms": round(self.host.tick_seconds.get(match_id, 0.0) * 1000, 3),
+            "late_ticks": schedule.late_ticks,
+            "overruns": schedule.overruns,
+            "seats": {str(seat): s.status for seat, s in match.seats.items()},
+            "owner": WORKER_ID,
+        }
 
 
 _local: dict[str, Any] = {}
+WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
 
 
 def ensure_local_worker() -> None:

@@ -80,14 +80,30 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # The in-memory layer (one process) unless REDIS_URL is set.
 REDIS_URL = env_str("REDIS_URL")
-if REDIS_URL:
+REDIS_MAX_CONNECTIONS = env_int("REDIS_MAX_CONNECTIONS", 2000, 1)
+REDIS_PREFIX = env_str("CHANNEL_LAYER_PREFIX", "skirmish")
+#: "core" (RedisChannelLayer, the default) or "pubsub" (RedisPubSubChannelLayer); see docs/scaling.md.
+CHANNEL_LAYER_KIND = env_str("CHANNEL_LAYER", "core")
+if CHANNEL_LAYER_KIND not in ("core", "pubsub"):
+    raise ImproperlyConfigured(f"CHANNEL_LAYER must be core or pubsub, not {CHANNEL_LAYER_KIND!r}")
+if REDIS_URL and CHANNEL_LAYER_KIND == "pubsub":
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {
+                "hosts": [{"address": REDIS_URL, "max_connections": REDIS_MAX_CONNECTIONS}],
+                "prefix": REDIS_PREFIX,
+            },
+        }
+    }
+elif REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
                 # redis-py's default pool of 100 raises under a burst of connects.
-                "hosts": [{"address": REDIS_URL, "max_connections": env_int("REDIS_MAX_CONNECTIONS", 2000, 1)}],
-                "prefix": env_str("CHANNEL_LAYER_PREFIX", "skirmish"),
+                "hosts": [{"address": REDIS_URL, "max_connections": REDIS_MAX_CONNECTIONS}],
+                "prefix": REDIS_PREFIX,
                 "capacity": env_int("CHANNEL_CAPACITY", 1000, 1),
                 "expiry": 30,
             },
