@@ -1,0 +1,73 @@
+"""Prometheus metrics of this process: sockets, frames, errors, rate limits, and the engine.
+
+Served at /metrics (staff or METRICS_TOKEN only). Engine figures are read from the hosts of
+this process at scrape time, so the tick path pays only for one histogram observation.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+
+if TYPE_CHECKING:
+    from engine.host import MatchHost
+    from engine.match import Match
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+SOCKETS = Gauge("skirmish_sockets_open", "Websockets open in this process", registry=REGISTRY)
+FRAMES_IN = Counter("skirmish_frames_in_total", "Websocket frames received", registry=REGISTRY)
+FRAMES_OUT = Counter("skirmish_frames_out_total", "Websocket frames sent", registry=REGISTRY)
+ERRORS = Counter("skirmish_errors_total", "Error frames sent, by code", ["code"], registry=REGISTRY)
+CLOSES = Counter("skirmish_closes_total", "Sockets closed by the server, by close code", ["code"], registry=REGISTRY)
+RATE_LIMITED = Counter("skirmish_rate_limited_total", "Messages refused by a rate limit", registry=REGISTRY)
+TICK_SECONDS = Histogram(
+    "skirmish_tick_seconds",
+    "CPU time of one match tick (simulation and views)",
+    buckets=(0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05),
+    registry=REGISTRY,
+)
+
+_hosts: weakref.WeakSet[MatchHost] = weakref.WeakSet()
+
+
+def observe_tick(match: Match, seconds: float) -> None:
+    """Called by the host after every tick."""
+    TICK_SECONDS.observe(seconds)
+
+
+def register_host(host: MatchHost) -> None:
+    """Report this host's matches and tick counters."""
+    host.on_tick = observe_tick
+    _hosts.add(host)
+
+
+class EngineCollector:
+    """Reads the live hosts of this process at scrape time."""
+
+    def collect(self) -> Iterator[Metric]:
+        hosts = list(_hosts)
+        yield GaugeMetricFamily(
+            "skirmish_matches_running", "Matches ticking in this process", value=sum(len(h.matches) for h in hosts)
+        )
+        yield CounterMetricFamily("skirmish_ticks", "Ticks run", value=sum(h.ticks_total for h in hosts))
+        yield CounterMetricFamily(
+            "skirmish_late_ticks", "Ticks that started late", value=sum(h.late_ticks_total for h in hosts)
+        )
+        yield CounterMetricFamily(
+            "skirmish_tick_overruns",
+            "Tick slots skipped because the loop fell behind",
+            value=sum(h.overruns_total for h in hosts),
+        )
+
+
+REGISTRY.register(EngineCollector())  # type: ignore[arg-type]
+
+
+def render() -> bytes:
+    """The metrics in Prometheus' text format."""
+    return generate_latest(REGISTRY)

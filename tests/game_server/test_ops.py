@@ -1,0 +1,114 @@
+"""Operations: /healthz, /readyz, /metrics access, and the staff monitor ending a live match."""
+
+from __future__ import annotations
+
+import pytest
+from channels.db import database_sync_to_async
+from django.contrib.auth import get_user_model
+from django.test import AsyncClient
+
+from lobby.models import Match
+from tests.game_server.conftest import make_token, make_user
+
+
+@database_sync_to_async
+def make_staff(name: str):
+    return get_user_model().objects.create_user(username=name, password="pw-for-tests-1", is_staff=True)
+
+
+async def test_healthz_and_readyz(transactional_db):
+    client = AsyncClient()
+    assert (await client.get("/healthz")).json() == {"status": "ok"}
+    ready = await client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["checks"] == {"database": "ok", "channel_layer": "ok"}
+
+
+async def test_readyz_is_503_when_the_channel_layer_is_down(transactional_db, settings):
+    settings.CHANNEL_LAYERS = {
+        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": ["redis://127.0.0.1:1"]}}
+    }
+    reply = await AsyncClient().get("/readyz")
+    assert reply.status_code == 503
+    assert reply.json()["checks"]["channel_layer"].startswith("failed")
+
+
+@pytest.mark.parametrize("who", ["anonymous", "player", "staff", "token"])
+async def test_metrics_need_staff_or_the_token(transactional_db, settings, who):
+    settings.SKIRMISH_METRICS_TOKEN = "metrics-secret-123"
+    client = AsyncClient()
+    headers = {}
+    if who == "player":
+        await client.aforce_login(await make_user("pat"))
+    elif who == "staff":
+        await client.aforce_login(await make_staff("sam"))
+    elif who == "token":
+        headers = {"Authorization": "Bearer metrics-secret-123"}
+    reply = await client.get("/metrics", headers=headers)
+    if who in ("staff", "token"):
+        assert reply.status_code == 200
+        body = reply.content.decode()
+        for name in (
+            "skirmish_sockets_open",
+            "skirmish_matches_running",
+            "skirmish_tick_seconds_bucket",
+            "skirmish_late_ticks_total",
+            "skirmish_tick_overruns_total",
+            "skirmish_frames_in_total",
+        ):
+            assert name in body
+    else:
+        assert reply.status_code == 403
+
+
+async def start_connect_four(open_socket) -> tuple[object, object, str]:
+    alice, bob = await make_user("alice"), await make_user("bob")
+    a, _ = await open_socket(token=await make_token(alice))
+    b, _ = await open_socket(token=await make_token(bob))
+    await a.expect("welcome")
+    await b.expect("welcome")
+    await a.send({"type": "lobby.create", "rid": 1, "name": "m", "game": "connect_four", "private": True})
+    code = (await a.expect("ok"))["data"]["code"]
+    await b.send({"type": "lobby.join", "rid": 1, "code": code})
+    await b.expect("ok")
+    for sock in (a, b):
+        await sock.send({"type": "lobby.ready", "rid": 2, "ready": True})
+        await sock.expect("ok")
+    await a.send({"type": "lobby.start", "rid": 3})
+    match_id = (await a.expect("ok"))["data"]["match_id"]
+    await a.expect("snapshot")
+    await b.expect("snapshot")
+    return a, b, match_id
+
+
+async def test_staff_monitor_shows_live_matches_and_ends_one(open_socket):
+    a, b, match_id = await start_connect_four(open_socket)
+    staff = AsyncClient()
+    assert (await staff.get("/staff/matches/")).status_code == 302  # not signed in
+    await staff.aforce_login(await make_staff("root"))
+    listing = (await staff.get("/staff/matches/", headers={"Accept": "application/json"})).json()
+    (row,) = listing["matches"]
+    assert row["id"] == match_id and [p["user"]["name"] for p in row["players"]] == ["alice", "bob"]
+    live = row["live"]
+    assert live["game"] == "connect_four" and live["tick_rate"] == 10 and live["tick"] >= 1
+    assert live["seats"] == {"0": "connected", "1": "connected"} and ":" in live["owner"]
+    page = await staff.get("/staff/matches/")
+    assert page.status_code == 200 and match_id[:8].encode() in page.content
+
+    ended = await staff.post(f"/staff/matches/{match_id}/end")
+    assert ended.status_code == 302
+    for sock in (a, b):
+        outcome = (await sock.expect("match.ended"))["outcome"]
+        assert outcome["reason"] == "ended_by_staff"
+    match = await database_sync_to_async(Match.objects.get)(pk=match_id)
+    assert match.status == "aborted" and match.reason == "ended_by_staff"
+
+
+async def test_players_cannot_end_matches(open_socket):
+    _, _, match_id = await start_connect_four(open_socket)
+    client = AsyncClient()
+    await client.aforce_login(await make_user("mallory"))
+    reply = await client.post(f"/staff/matches/{match_id}/end")
+    assert reply.status_code == 302 and "/admin/login/" in reply["Location"]
+    match = await database_sync_to_async(Match.objects.get)(pk=match_id)
+    assert match.status == "running"
