@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from engine.game import Data, Outcome, Viewer
@@ -68,6 +70,11 @@ class MatchHost:
         self.clock = clock or MonotonicClock()
         self.matches: dict[str, Match] = {}
         self.schedules: dict[str, Schedule] = {}
+        self.tick_seconds: dict[str, float] = {}  # last tick's CPU time per match
+        self.on_tick: Callable[[Match, float], None] | None = None  # e.g. a metrics hook
+        self.late_ticks_total = 0
+        self.overruns_total = 0
+        self.ticks_total = 0
         self._tasks: dict[str, asyncio.Task[None]] = {}
 
     def start(self, match: Match) -> asyncio.Task[None]:
@@ -123,7 +130,11 @@ class MatchHost:
         try:
             while ended is None:
                 await self.clock.sleep_until(schedule.deadline())
-                for _ in range(schedule.due(self.clock.now())):
+                late, overruns = schedule.late_ticks, schedule.overruns
+                due = schedule.due(self.clock.now())
+                self.late_ticks_total += schedule.late_ticks - late
+                self.overruns_total += schedule.overruns - overruns
+                for _ in range(due):
                     await self.gate(match)
                     ended = await self._tick(match)
                     if ended is not None:
@@ -138,11 +149,18 @@ class MatchHost:
         finally:
             self.matches.pop(match.match_id, None)
             self.schedules.pop(match.match_id, None)
+            self.tick_seconds.pop(match.match_id, None)
             self._tasks.pop(match.match_id, None)
         await self.results.record(match, ended)
 
     async def _tick(self, match: Match) -> MatchEnded | None:
+        started = time.perf_counter()
         outbound = match.advance()
+        elapsed = time.perf_counter() - started
+        self.tick_seconds[match.match_id] = elapsed
+        if self.on_tick is not None:
+            self.on_tick(match, elapsed)
+        self.ticks_total += 1
         await self.broadcaster.publish(match, outbound)
         for item in outbound:
             if isinstance(item, MatchEnded):

@@ -120,6 +120,7 @@ class Match:
         self.tick = 0
         self.log: list[LogEntry] = []
         self.outcome: Outcome | None = None
+        self._forced: Outcome | None = None
         self._docs: dict[Audience, Data] = self._documents()
 
     # ---- inputs and seats -------------------------------------------------------------
@@ -156,6 +157,10 @@ class Match:
         if s.status == "connected":
             s.status = "away"
             s.away_since = self.tick
+
+    def end(self, reason: str) -> None:
+        """End the match at the next tick with no winner (e.g. a staff decision)."""
+        self._forced = Outcome(placements={seat: 1 for seat in self.seats}, reason=reason)
 
     # ---- frames -----------------------------------------------------------------------
 
@@ -197,7 +202,7 @@ class Match:
                 entries.append([self.tick, seat, "drop", 0, None])
         out: list[Outbound] = list(self.run_tick(entries))
         out.extend(self._frames())
-        self.outcome = self.game.outcome(self.state) or self._abandoned()
+        self.outcome = self._forced or self.game.outcome(self.state) or self._abandoned()
         if self.outcome is not None:
             out.append(MatchEnded(self.tick, self.outcome, self.state_hash()))
         return out

@@ -27,6 +27,7 @@ from engine.game import Player, Viewer
 from engine.games import GAMES
 from engine.host import MatchHost
 from engine.match import ALL, SPECTATORS, Audience, Frame, InputRejected, Match, MatchEnded, Outbound
+from game_server import metrics
 from game_server import protocol as p
 from lobby import selectors, services
 from lobby.models import Lobby
@@ -251,6 +252,7 @@ class EngineWorker:
         self.layer = layer
         self.broadcaster = ChannelLayerBroadcaster(layer)
         self.host = self.make_host(self.broadcaster, OrmResultSink(layer, self))
+        metrics.register_host(self.host)
         self.lobby_of: dict[str, int] = {}
         self._listeners: dict[str, asyncio.Task[None]] = {}
         self._seat_channel: dict[tuple[str, int], str] = {}

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from game_server import views
+from game_server import ops, views
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -16,6 +16,10 @@ urlpatterns = [
     path("api/auth/register", views.api_register, name="api-register"),
     path("api/auth/token", views.api_token, name="api-token"),
     path("healthz", views.healthz, name="healthz"),
+    path("readyz", ops.readyz, name="readyz"),
+    path("metrics", ops.metrics_view, name="metrics"),
+    path("staff/matches/", ops.monitor, name="monitor"),
+    path("staff/matches/<uuid:match_id>/end", ops.monitor_end, name="monitor-end"),
     path("api/", include("lobby.urls")),
     path("", include("clients.urls")),
 ]

@@ -393,6 +393,10 @@ def _ordinal(rating: Any) -> float:
     return rating.mu - 3 * rating.sigma
 
 
+#: Reasons that end a match without a result: nobody wins, nobody's rating changes.
+ABORT_REASONS = frozenset({"error", "abandoned", "ended_by_staff"})
+
+
 @transaction.atomic
 def match_result_record(
     *,
@@ -408,9 +412,9 @@ def match_result_record(
 
     Exactly once: the running -> finished transition is a conditional UPDATE, so a duplicate
     delivery (a retry, a second worker) finds no running row and changes nothing. Aborted
-    matches (reason "error" or "abandoned") are not rated.
+    matches (reason in ABORT_REASONS) are not rated.
     """
-    status = Match.Status.ABORTED if reason in ("error", "abandoned") else Match.Status.FINISHED
+    status = Match.Status.ABORTED if reason in ABORT_REASONS else Match.Status.FINISHED
     updated = Match.objects.filter(pk=match_id, status=Match.Status.RUNNING).update(
         status=status,
         ended_at=timezone.now(),

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from django.core.exceptions import ImproperlyConfigured
 
-from django.core.exceptions import ImproperlyConfigured
-
 from settings.base import REDIS_URL
 from settings.env import env_int, env_str
 
@@ -37,18 +35,6 @@ SKIRMISH_RATE_LIMITS: dict[str, tuple[float, float]] = {
 }
 #: Sockets one client address may hold open in one web process.
 SKIRMISH_MAX_SOCKETS_PER_IP = env_int("MAX_SOCKETS_PER_IP", 50, 1)
-
-# ---- the cluster (engine workers on Redis; see docs/scaling.md) -------------------------------
-#: A match's ownership lease in Redis, in ms; another worker takes the match over once it lapses.
-SKIRMISH_LEASE_MS = env_int("ENGINE_LEASE_MS", 1500, 200, 60_000)
-#: How often the owner renews its leases and checkpoints its matches, in ms (well under the lease).
-SKIRMISH_CHECKPOINT_MS = env_int("CHECKPOINT_INTERVAL_MS", 500, 20, 30_000)
-#: How often every worker looks for matches whose lease lapsed, in ms.
-SKIRMISH_SCAN_MS = env_int("ENGINE_SCAN_MS", 500, 20, 30_000)
-#: A group_send slower than this (ms) is skipped; the tick clock never waits on a stalled Redis.
-SKIRMISH_PUBLISH_TIMEOUT_MS = env_int("PUBLISH_TIMEOUT_MS", 250, 10, 10_000)
-if SKIRMISH_CHECKPOINT_MS * 2 > SKIRMISH_LEASE_MS:
-    raise ImproperlyConfigured("CHECKPOINT_INTERVAL_MS must be at most half of ENGINE_LEASE_MS")
 
 # ---- the cluster (engine workers on Redis; see docs/scaling.md) -------------------------------
 #: A match's ownership lease in Redis, in ms; another worker takes the match over once it lapses.

@@ -20,6 +20,7 @@ from channels.exceptions import StopConsumer
 from django.conf import settings
 from pydantic import BaseModel
 
+from game_server import metrics
 from game_server import protocol as p
 from game_server.ratelimit import TokenBucket
 from lobby.errors import LobbyError
@@ -96,6 +97,7 @@ class ProtocolConsumer(AsyncConsumer):
         client = self.scope.get("client") or ("?", 0)
         self.ip = str(client[0])
         _sockets_by_ip[self.ip] += 1
+        metrics.SOCKETS.inc()
         codec = p.choose_codec(self.scope.get("subprotocols") or [])
         if codec is None:
             await self.send({"type": "websocket.accept"})
@@ -121,6 +123,7 @@ class ProtocolConsumer(AsyncConsumer):
     async def websocket_receive(self, message: dict[str, Any]) -> None:
         if self.closed:
             return
+        metrics.FRAMES_IN.inc()
         if not self.frames.take():
             await self.rate_limited(None)
             return
@@ -151,6 +154,7 @@ class ProtocolConsumer(AsyncConsumer):
             _sockets_by_ip[self.ip] -= 1
             if _sockets_by_ip[self.ip] <= 0:
                 del _sockets_by_ip[self.ip]
+            metrics.SOCKETS.dec()
         try:
             if hasattr(self, "user") and getattr(self.user, "is_authenticated", False) and hasattr(self, "codec"):
                 await self.on_disconnect()
@@ -171,6 +175,7 @@ class ProtocolConsumer(AsyncConsumer):
 
     async def rate_limited(self, rid: int | None) -> None:
         """Refuse a message over a rate limit: `rate_limited` (at most one a second), then 4008."""
+        metrics.RATE_LIMITED.inc()
         if not self.patience.take():
             await self.close(p.CloseCode.WS_4008_RATE_LIMITED, "kept sending too fast")
             return
@@ -194,18 +199,21 @@ class ProtocolConsumer(AsyncConsumer):
         """Send an already-encoded frame (broadcasts are forwarded untouched)."""
         if self.closed:
             return
+        metrics.FRAMES_OUT.inc()
         if isinstance(payload, bytes):
             await self.send({"type": "websocket.send", "bytes": payload})
         else:
             await self.send({"type": "websocket.send", "text": payload})
 
     async def send_error(self, code: str, message: str, *, rid: int | None = None, field: str | None = None) -> None:
+        metrics.ERRORS.labels(code=str(code)).inc()
         await self.send_message(p.Error(rid=rid, code=str(code), message=message, field=field))
 
     async def close(self, code: int, reason: str = "") -> None:
         """Close the socket with a documented code."""
         if not self.closed:
             self.closed = True
+            metrics.CLOSES.labels(code=str(int(code))).inc()
             await self.send({"type": "websocket.close", "code": int(code), "reason": reason[:120]})
 
     async def join_group(self, group: str) -> None:
