@@ -26,6 +26,9 @@ from lobby.matchmaking import DEFAULT_POLICY, Policy
 
 logger = logging.getLogger(__name__)
 
+#: The matching policy of this process (tests swap it for a faster one).
+POLICY: Policy = DEFAULT_POLICY
+
 _ticker: dict[str, Any] = {}
 
 
@@ -47,9 +50,9 @@ async def match_dispatch(layer: BaseChannelLayer, spec: services.MatchSpec) -> N
         await layer.group_send(user_group(player["user_id"]), {"type": "queue.matched", "match": seats})
 
 
-async def matcher_run(layer: BaseChannelLayer, game: str, policy: Policy = DEFAULT_POLICY) -> int:
+async def matcher_run(layer: BaseChannelLayer, game: str, policy: Policy | None = None) -> int:
     """Run the matcher once for `game` and start the matches it made; returns how many."""
-    specs = await database_sync_to_async(services.queue_match)(game=game, policy=policy)
+    specs = await database_sync_to_async(services.queue_match)(game=game, policy=policy or POLICY)
     for spec in specs:
         await match_dispatch(layer, spec)
     return len(specs)
@@ -70,8 +73,9 @@ async def _tick(layer: BaseChannelLayer, policy: Policy) -> None:
             logger.exception("quick play: the matcher failed; trying again in %ss", policy.interval)
 
 
-def ensure_matcher(layer: BaseChannelLayer, policy: Policy = DEFAULT_POLICY) -> None:
+def ensure_matcher(layer: BaseChannelLayer, policy: Policy | None = None) -> None:
     """Run the periodic matcher on this event loop (once per process) until the queue is empty."""
+    policy = policy or POLICY
     loop = asyncio.get_running_loop()
     _ticker["poked"] = True
     task: asyncio.Task[None] | None = _ticker.get("task")

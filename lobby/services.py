@@ -435,6 +435,6 @@ def match_result_record(
         participant.save(update_fields=["placement", "score", "is_winner"])
     if status == Match.Status.FINISHED and len(participants) >= 2:
         _ratings_apply(game=match.game, participants=participants)
-    Lobby.objects.filter(current_match=match).update(status=Lobby.Status.OPEN)
+    Lobby.objects.filter(current_match=match, status=Lobby.Status.IN_MATCH).update(status=Lobby.Status.OPEN)
     Membership.objects.filter(lobby__current_match=match).update(ready=False)
     return match, True

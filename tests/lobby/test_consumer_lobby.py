@@ -13,7 +13,8 @@ from django.contrib.auth import get_user_model
 from game_server import quickplay
 from game_server.consumers import PlayerConsumer
 from game_server.consumers import base as consumer_base
-from lobby.models import Lobby, Match, QueueEntry
+from lobby.matchmaking import Policy
+from lobby.models import Lobby, Match, QueueEntry, Rating
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -166,5 +167,20 @@ async def test_the_last_member_leaving_closes_the_lobby():
     assert (await bob.expect("lobby.left"))["reason"] == "left"
     closed = await sync_to_async(Lobby.objects.get)(pk=lobby["lobby_id"])
     assert closed.status == "closed"
+    await alice.comm.disconnect()
+    await bob.comm.disconnect()
+
+
+async def test_the_periodic_matcher_pairs_distant_ratings_once_the_window_has_widened(monkeypatch):
+    # A fast ticker: every 50 ms; the window starts at 3 points and grows 30 a second (30 apart: ~0.9 s).
+    monkeypatch.setattr(quickplay, "POLICY", Policy(interval=0.05, widen_per_second=30.0))
+    alice, bob = await Client.open("alice"), await Client.open("bob")
+    for client, mu in ((alice, 10.0), (bob, 40.0)):
+        await sync_to_async(Rating.objects.create)(user=client.user, game="connect_four", mu=mu, sigma=3, rating=mu - 9)
+    await alice.request({"type": "queue.join", "game": "connect_four"})
+    await bob.request({"type": "queue.join", "game": "connect_four"})
+    assert await sync_to_async(QueueEntry.objects.count)() == 2  # 30 points apart: not at once
+    a, b = await alice.expect("match.started"), await bob.expect("match.started")
+    assert a["match_id"] == b["match_id"]
     await alice.comm.disconnect()
     await bob.comm.disconnect()

@@ -94,3 +94,17 @@ def test_a_lobby_reopens_with_nobody_ready_after_its_match(make_user):
     lobby.refresh_from_db()
     assert lobby.status == "open" and not lobby.memberships.filter(ready=True).exists()
     assert Rating.objects.get(user=bob).wins == 1
+
+
+def test_a_lobby_everyone_left_during_its_match_stays_closed(make_user):
+    alice, bob = make_user("alice"), make_user("bob")
+    lobby = services.lobby_create(host=alice, name="x", game="connect_four")
+    services.lobby_join(user=bob, lobby_id=lobby.pk)
+    services.lobby_ready_set(user=alice, ready=True)
+    services.lobby_ready_set(user=bob, ready=True)
+    spec = services.lobby_start(user=alice)
+    services.lobby_leave(user=alice)
+    services.lobby_leave(user=bob)
+    record(spec.match_id, {0: 1, 1: 2})
+    lobby.refresh_from_db()
+    assert lobby.status == "closed"
