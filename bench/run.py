@@ -1,0 +1,340 @@
+"""python -m bench.run: sweep the arena load over Skirmish and its peers, write docs/benchmarks.md.
+
+For each server and each number of matches M the script starts the server fresh, pinned to one
+core (`taskset -c 0`), runs the load generator on the other core (`taskset -c 1 python -m
+clients.loadtest ...`), samples the server's CPU time and RSS from /proc during the measurement
+window, then stops the server. Servers:
+
+- `skirmish`: daphne on game_server.asgi:application with the arguments of scripts/run (DEBUG=0,
+  SQLite copied from a seeded template, in-memory channel layer, engine in the web process);
+- `skirmish-redis`: the same daphne plus `manage.py runengine`, both on core 0, with REDIS_URL;
+- `colyseus`: bench/peers/colyseus/server.js (node, Colyseus 0.18, `npm ci` first);
+- `websockets`: bench/peers/websockets_floor.py (the floor).
+
+Capacity = the largest M with p99 < 50 ms and loss < 1 %. A server's sweep stops after its first
+failing point. The "## Load" section of docs/benchmarks.md is replaced (or appended), nothing else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "bench" / ".data"
+PY = sys.executable
+DOCS = ROOT / "docs" / "benchmarks.md"
+P99_LIMIT = 50.0
+LOSS_LIMIT = 0.01
+PREFIX = "lt"
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    """Wait until something accepts on the port (RuntimeError if the process died)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"nothing listens on {port} after {timeout}s")
+
+
+class Server:
+    """One server under test: its processes (pinned to core 0) and how to read their cost."""
+
+    def __init__(self, kind: str, rate: int, log: Path) -> None:
+        self.kind = kind
+        self.rate = rate
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = log
+        self.procs: list[subprocess.Popen[bytes]] = []
+        self.env: dict[str, str] = {}
+
+    def _spawn(self, cmd: list[str], env: dict[str, str] | None = None, cwd: Path = ROOT) -> subprocess.Popen[bytes]:
+        out = open(self.log, "ab")
+        proc = subprocess.Popen(
+            ["taskset", "-c", "0", *cmd], cwd=cwd, env={**os.environ, **(env or {})}, stdout=out, stderr=out
+        )
+        self.procs.append(proc)
+        return proc
+
+    def start(self) -> None:
+        """Start the server and wait until it listens."""
+        if self.kind in ("skirmish", "skirmish-redis"):
+            db = DATA / f"run-{self.port}.sqlite3"
+            shutil.copy(DATA / "template.sqlite3", db)
+            self.env = {
+                "DEBUG": "0",
+                "SECRET_KEY": "bench-not-secret-" + "x" * 40,
+                "DATABASE_URL": f"sqlite:///{db}",
+                "ALLOWED_HOSTS": "127.0.0.1,localhost",
+                "MAX_SOCKETS_PER_IP": "100000",
+                "LOG_LEVEL": "WARNING",
+                "TICK_RATE": str(self.rate),
+            }
+            if self.kind == "skirmish-redis":
+                self.env.update(REDIS_URL="redis://127.0.0.1:6379/0", CHANNEL_LAYER_PREFIX=f"bench{self.port}")
+            else:
+                self.env["REDIS_URL"] = ""
+            daphne = str(Path(PY).parent / "daphne")
+            args = ["--websocket-max-message-size", "65536", "--websocket-max-frame-size", "65536"]
+            proc = self._spawn(
+                [daphne, "-b", "127.0.0.1", "-p", str(self.port), *args, "game_server.asgi:application"], self.env
+            )
+            if self.kind == "skirmish-redis":
+                self._spawn([PY, "manage.py", "runengine", "--worker-id", f"bench{self.port}"], self.env)
+        elif self.kind == "colyseus":
+            proc = self._spawn(["node", "server.js", str(self.port), str(self.rate)], cwd=ROOT / "bench/peers/colyseus")
+        elif self.kind == "websockets":
+            proc = self._spawn([PY, "-m", "bench.peers.websockets_floor", str(self.port), str(self.rate)])
+        else:
+            raise ValueError(self.kind)
+        wait_port(self.port, proc)
+
+    def stop(self) -> None:
+        """Stop every process of the server."""
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+    def sample(self) -> tuple[float, float, int]:
+        """(wall time, CPU seconds, RSS bytes) summed over the server's processes."""
+        cpu, rss = 0.0, 0
+        tick = os.sysconf("SC_CLK_TCK")
+        for proc in self.procs:
+            try:
+                stat = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+                cpu += (int(stat[11]) + int(stat[12])) / tick
+                rss += int(stat[21]) * os.sysconf("SC_PAGE_SIZE")
+            except (OSError, IndexError):
+                pass
+        return time.time(), cpu, rss
+
+
+def loadgen_target(kind: str) -> str:
+    """The load generator's --target for a server kind."""
+    return "skirmish" if kind.startswith("skirmish") else kind
+
+
+def seed_template(clients: int) -> Path:
+    """A migrated SQLite database with `clients` accounts; returns the token cache file."""
+    DATA.mkdir(exist_ok=True)
+    template = DATA / "template.sqlite3"
+    tokens = DATA / "tokens-template.json"
+    env = {**os.environ, "DEBUG": "1", "DATABASE_URL": f"sqlite:///{template}", "REDIS_URL": ""}
+    have = 0
+    if tokens.exists():
+        have = len(next(iter(json.loads(tokens.read_text()).values()), {}))
+    if have < clients:
+        subprocess.run([PY, "manage.py", "migrate", "--noinput"], cwd=ROOT, env=env, check=True, capture_output=True)
+        subprocess.run(
+            [PY, "-m", "bench.users", "--count", str(clients), "--prefix", PREFIX, "--url", "TEMPLATE"]
+            + ["--out", str(tokens)],
+            cwd=ROOT,
+            env=env,
+            check=True,
+        )
+    return tokens
+
+
+def measure(kind: str, m: int, a: argparse.Namespace, tokens_template: Path | None) -> dict[str, Any]:
+    """One point: start the server, run the load generator, read the server's cost."""
+    log = DATA / f"{kind}.log"
+    server = Server(kind, a.rate, log)
+    out = DATA / f"{kind}-{a.rate}hz-{m}.json"
+    cmd = ["taskset", "-c", "1", PY, "-m", "clients.loadtest", "--target", loadgen_target(kind)]
+    cmd += ["--url", server.url, "--matches", str(m), "--players", str(a.players), "--rate", str(a.rate)]
+    cmd += ["--spectators", str(a.spectators), "--duration", str(a.duration), "--warmup", str(a.warmup)]
+    cmd += ["--ramp", str(a.ramp), "--procs", str(a.procs), "--out", str(out), "--quiet", "--prefix", PREFIX]
+    if tokens_template is not None:
+        cache = DATA / f"tokens-{server.port}.json"
+        tokens = next(iter(json.loads(tokens_template.read_text()).values()))
+        cache.write_text(json.dumps({server.url: tokens}))
+        cmd += ["--tokens", str(cache)]
+    server.start()
+    samples: list[tuple[float, float, int]] = []
+    try:
+        gen = subprocess.Popen(cmd, cwd=ROOT)
+        while gen.poll() is None:
+            samples.append(server.sample())
+            time.sleep(0.5)
+        samples.append(server.sample())
+    finally:
+        server.stop()
+    run = json.loads(out.read_text()) if out.exists() else {}
+    w0, w1 = run.get("window") or (samples[0][0], samples[-1][0])
+    inside = [s for s in samples if w0 <= s[0] <= w1] or samples
+    cpu = (inside[-1][1] - inside[0][1]) / max(1e-6, inside[-1][0] - inside[0][0]) if len(inside) > 1 else None
+    lat = run.get("latency_ms", {})
+    frames = run.get("frames_received", 0)
+    point = {
+        "server": kind,
+        "matches": m,
+        "clients": run.get("clients", 0),
+        "cpu_percent": None if cpu is None else 100 * cpu,
+        "rss_mb": max(s[2] for s in inside) / 2**20,
+        "p50": lat.get("p50"),
+        "p99": lat.get("p99"),
+        "loss": run.get("loss"),
+        "bytes_per_client_s": run.get("bytes_per_client_per_s"),
+        "us_per_frame": (cpu * a.duration / frames * 1e6) if cpu and frames else None,
+        "loadgen_cpu_percent": run.get("loadgen_cpu_percent"),
+        "connect_failures": len(run.get("connect_failures", [])),
+        "spectators_supported": run.get("spectators_supported"),
+    }
+    point["ok"] = (
+        point["p99"] is not None
+        and point["p99"] < P99_LIMIT
+        and point["loss"] is not None
+        and point["loss"] < LOSS_LIMIT
+        and point["connect_failures"] == 0
+    )
+    return point
+
+
+def fmt(v: Any, pattern: str = "{:.1f}") -> str:
+    """A table cell."""
+    return "–" if v is None else pattern.format(v)
+
+
+def table(points: list[dict[str, Any]]) -> str:
+    """The markdown table of all points."""
+    head = (
+        "| server | M | clients | server CPU | µs/frame | RSS MB | p50 ms | p99 ms | loss | bytes/client/s "
+        "| loadgen CPU | ok |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n"
+    )
+    rows = [
+        f"| {p['server']} | {p['matches']} | {p['clients']} | {fmt(p['cpu_percent'], '{:.0f} %')} "
+        f"| {fmt(p['us_per_frame'], '{:.0f}')} | {fmt(p['rss_mb'], '{:.0f}')} | {fmt(p['p50'])} | {fmt(p['p99'])} "
+        f"| {fmt(None if p['loss'] is None else 100 * p['loss'], '{:.2f} %')} "
+        f"| {fmt(p['bytes_per_client_s'], '{:.0f}')} | {fmt(p['loadgen_cpu_percent'], '{:.0f} %')} "
+        f"| {'yes' if p['ok'] else 'no'} |"
+        for p in points
+    ]
+    return head + "\n".join(rows) + "\n"
+
+
+def capacity(points: list[dict[str, Any]], kind: str) -> int:
+    """Largest M that passed for a server (0 if none)."""
+    return max((p["matches"] for p in points if p["server"] == kind and p["ok"]), default=0)
+
+
+def write_section(text: str) -> None:
+    """Replace the '## Load' section of docs/benchmarks.md (or append it); nothing else changes."""
+    DOCS.parent.mkdir(exist_ok=True)
+    body = DOCS.read_text() if DOCS.exists() else ""
+    start = body.find("\n## Load\n") + 1 if "\n## Load\n" in body else (0 if body.startswith("## Load\n") else -1)
+    if start == -1:
+        body = (body.rstrip("\n") + "\n\n" if body else "") + text
+    else:
+        nxt = body.find("\n## ", start + 1)
+        body = body[:start] + text + (body[nxt + 1 :] if nxt != -1 else "")
+    DOCS.write_text(body)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the sweep; print and save the table."""
+    ap = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
+    ap.add_argument("--servers", default="skirmish,colyseus,websockets", help="comma list; also skirmish-redis")
+    ap.add_argument("--matches", default="10,25,50,100,150,200,300,400", help="M values to sweep")
+    ap.add_argument("--players", type=int, default=4)
+    ap.add_argument("--spectators", type=int, default=2)
+    ap.add_argument("--rate", type=int, default=20)
+    ap.add_argument("--duration", type=float, default=20.0)
+    ap.add_argument("--warmup", type=float, default=5.0)
+    ap.add_argument("--ramp", type=float, default=100.0)
+    ap.add_argument("--procs", type=int, default=2)
+    ap.add_argument("--keep-going", action="store_true", help="do not stop a server's sweep at its first failure")
+    ap.add_argument("--no-docs", action="store_true", help="do not write docs/benchmarks.md")
+    ap.add_argument("--out", default=str(DATA / "sweep.json"))
+    a = ap.parse_args(argv)
+    servers = a.servers.split(",")
+    ms = [int(x) for x in a.matches.split(",")]
+    DATA.mkdir(exist_ok=True)
+    if "colyseus" in servers and not (ROOT / "bench/peers/colyseus/node_modules").exists():
+        npm = ["npm", "ci", "--legacy-peer-deps", "--no-audit", "--no-fund"]
+        subprocess.run(npm, cwd=ROOT / "bench/peers/colyseus", check=True)
+    tokens = None
+    if any(s.startswith("skirmish") for s in servers):
+        tokens = seed_template(max(ms) * (a.players + a.spectators))
+    load = os.getloadavg()
+    points: list[dict[str, Any]] = []
+    for kind in servers:
+        for m in ms:
+            point = measure(kind, m, a, tokens if kind.startswith("skirmish") else None)
+            points.append(point)
+            print(table([point]).splitlines()[-1], flush=True)
+            if not point["ok"] and not a.keep_going:
+                break
+    Path(a.out).write_text(json.dumps({"points": points, "loadavg_before": load}, indent=2))
+    text = report(points, a, load, os.getloadavg())
+    print(text)
+    if not a.no_docs:
+        write_section(text)
+    return 0
+
+
+def report(points: list[dict[str, Any]], a: argparse.Namespace, before: Any, after: Any) -> str:
+    """The '## Load' section."""
+    kinds = list(dict.fromkeys(p["server"] for p in points))
+    caps = {k: capacity(points, k) for k in kinds}
+    lines = [
+        "## Load",
+        "",
+        f"Arena, {a.players} players + {a.spectators} spectators per match, {a.rate} Hz, every player sends an input "
+        f"every tick; {a.warmup:g} s warm-up then {a.duration:g} s measured. Server pinned to core 0, load generator "
+        f"(`python -m clients.loadtest`, {a.procs} processes) to core 1, loopback, 2-vCPU VM. Load average "
+        f"before/after: {before[0]:.2f} / {after[0]:.2f}. Written by `python -m bench.run` "
+        f"(`--servers {a.servers} --matches {a.matches} --rate {a.rate}`).",
+        "",
+        "Latency = client receive time − the server's tick time `t` (same clock). Loss = frames the server stamped "
+        "in the window that a client did not get. bytes/client/s = websocket frames received (payload + frame "
+        "header, no TCP/IP). µs/frame = server CPU time / frames delivered. ok = p99 < 50 ms and loss < 1 %.",
+        "",
+        table(points),
+        "Capacity (largest M that passed): " + ", ".join(f"{k} {v}" for k, v in caps.items()) + ".",
+    ]
+    sk, cy = caps.get("skirmish"), caps.get("colyseus")
+    if sk is not None and cy:
+        lines.append(f"Capacity ratio skirmish / colyseus: {sk / cy:.2f}.")
+
+    def bps(kind: str) -> float | None:
+        vals = [p["bytes_per_client_s"] for p in points if p["server"] == kind and p["bytes_per_client_s"]]
+        return sum(vals) / len(vals) if vals else None
+
+    if bps("skirmish") and bps("colyseus"):
+        lines.append(f"Bytes/client/s ratio skirmish / colyseus: {bps('skirmish') / bps('colyseus'):.2f}.")
+    if any(p["spectators_supported"] is False for p in points):
+        lines.append("Skirmish rows: spectators were not supported by the server yet, so only players connected.")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
