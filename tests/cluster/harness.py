@@ -62,6 +62,9 @@ class RedisServer:
 class EngineProcess:
     """`manage.py runengine` as a subprocess."""
 
+    #: The command of compose.yaml's engine services (after `python`).
+    COMMAND = ("manage.py", "runengine")
+
     def __init__(self, name: str, env: dict[str, str], log_path: Path) -> None:
         self.name = name
         self.env = env
@@ -70,7 +73,7 @@ class EngineProcess:
 
     def start(self) -> None:
         env = {**os.environ, "DJANGO_SETTINGS_MODULE": "settings", "DEBUG": "1", **self.env}
-        cmd = [sys.executable, "manage.py", "runengine", "--worker-id", self.name]
+        cmd = [sys.executable, *self.COMMAND, "--worker-id", self.name]
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 20
