@@ -1,0 +1,202 @@
+"""The browser client in Debian's Chromium (Playwright) against a real daphne.
+
+Skipped when no Chromium is installed, unless SKIRMISH_REQUIRE_BROWSER=1 (CI sets it), in
+which case a missing browser fails loudly. Screenshots go to test-artifacts/ (gitignored).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.server import ROOT, DaphneServer
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = os.environ.get("SKIRMISH_CHROMIUM", "/usr/bin/chromium")
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = ROOT / "test-artifacts"
+PASSWORD = "a-long-enough-pass-42"
+
+
+def _why_no_browser() -> str | None:
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "the playwright package is not installed (pip install -e .[dev])"
+    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
+        return f"no Chromium at {CHROMIUM} (apt-get install -y chromium)"
+    return None
+
+
+@pytest.fixture
+def browser() -> Iterator[object]:
+    """A headless Chromium, or a skip (a failure when SKIRMISH_REQUIRE_BROWSER=1)."""
+    reason = _why_no_browser()
+    if reason:
+        if os.environ.get("SKIRMISH_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"browser tests are required but {reason}")
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+class Player:
+    """One person in their own browser context, with the page's console errors recorded."""
+
+    def __init__(self, browser: object, server: DaphneServer, name: str, viewport: dict[str, int] | None = None):
+        self.name = name
+        self.context = browser.new_context(viewport=viewport or {"width": 1200, "height": 860})  # type: ignore[attr-defined]
+        self.page = self.context.new_page()
+        self.errors: list[str] = []
+        self.page.on("console", lambda msg: msg.type == "error" and self.errors.append(f"{msg.text} {msg.location}"))
+        self.page.on("pageerror", lambda exc: self.errors.append(str(exc)))
+        self.page.set_default_timeout(15_000)
+        self.server = server
+
+    def sign_up(self) -> None:
+        page = self.page
+        page.goto(f"{self.server.http}/")
+        page.click("#signup-link")
+        page.fill("#id_username", self.name)
+        page.fill("#id_password1", PASSWORD)
+        page.fill("#id_password2", PASSWORD)
+        page.click("#signup-submit")
+        page.wait_for_selector("#conn-status[data-state=online]")
+        assert page.text_content("#username") == self.name
+
+    def shot(self, name: str) -> Path:
+        path = ARTIFACTS / f"{name}.png"
+        self.page.screenshot(path=str(path), full_page=True)
+        return path
+
+    def my_turn(self) -> bool:
+        return self.page.text_content("#turn-status") == "Your turn: pick a column"
+
+    def close(self) -> None:
+        self.context.close()
+
+
+def play_connect_four(winner: Player, loser: Player) -> None:
+    """The first mover stacks column 1, the other column 7, until four in a row."""
+    moves = {winner.name: 0, loser.name: 0}
+    for _ in range(7):
+        for player, col in ((winner, 0), (loser, 6)):
+            if player.page.locator("#result-card").count():
+                return
+            player.page.wait_for_function(
+                "() => document.querySelector('#result-card') ||"
+                " document.querySelector('#turn-status')?.textContent === 'Your turn: pick a column'"
+            )
+            if player.page.locator("#result-card").count():
+                return
+            player.page.click(f".c4-col[data-col='{col}']")
+            moves[player.name] += 1
+            player.page.wait_for_function(
+                "n => window.skirmish.ack() >= n && !window.skirmish.awaitingAck()",
+                arg=player.page.evaluate("() => window.skirmish.seq"),
+            )
+            if moves[winner.name] == 2 and player is loser:
+                winner.shot("browser-match")
+
+
+def test_two_players_sign_up_make_a_lobby_and_play_connect_four_to_a_win(server: DaphneServer, browser):
+    alice = Player(browser, server, "alice")
+    bob = Player(browser, server, "bob", viewport={"width": 390, "height": 844})  # a phone
+    alice.sign_up()
+    bob.sign_up()
+
+    # alice creates a private lobby; bob joins it with the code
+    alice.page.fill("#create-name", "Friday night")
+    alice.page.select_option("#create-game", "connect_four")
+    alice.page.fill("#create-form input[name=turn_seconds]", "60")
+    alice.page.check("#create-private")
+    alice.page.click("#create-submit")
+    code = alice.page.text_content("#lobby-code", timeout=10_000)
+    assert code and len(code) == 6
+    bob.page.fill("#join-code", code.lower())
+    bob.page.click("#join-form button")
+    bob.page.wait_for_selector("#lobby-name")
+    alice.page.wait_for_selector("#members li:nth-child(2)")
+    assert alice.page.text_content("#lobby-name") == "Friday night"
+
+    bob.page.fill("#chat-input", "glhf")
+    bob.page.click("#chat-form button")
+    alice.page.wait_for_selector("#chat-log li:has-text('glhf')")
+
+    alice.page.click("#ready-btn")
+    bob.page.click("#ready-btn")
+    alice.page.wait_for_selector("#start-btn:not([disabled])")
+    alice.shot("browser-lobby")
+    bob.shot("browser-lobby-phone")
+    alice.page.click("#start-btn")
+    for player in (alice, bob):
+        player.page.wait_for_selector("#c4-board")
+        player.page.wait_for_function("() => window.skirmish.view !== null")
+    first = alice.page.evaluate("() => window.skirmish.view.doc.game.turn")
+    winner, loser = (alice, bob) if first == 0 else (bob, alice)
+    assert winner.my_turn() or winner.page.wait_for_function(
+        "() => document.querySelector('#turn-status').textContent === 'Your turn: pick a column'"
+    )
+    timer = winner.page.get_attribute(".timer", "data-left")
+    assert timer and timer.endswith(" s") and 0 < float(timer.split()[0]) <= 60
+
+    play_connect_four(winner, loser)
+    winner.page.wait_for_selector("#result-card")
+    loser.page.wait_for_selector("#result-card")
+    assert winner.page.text_content("#result-card h2") == "You won!"
+    assert loser.page.text_content("#result-card h2") == f"{winner.name} won"
+    assert winner.page.locator(".c4-cell.win").count() == 4
+    winner.shot("browser-result")
+
+    # back to the lobby, then the history page shows the match
+    winner.page.click("#back-btn")
+    winner.page.wait_for_selector("#lobby-card")
+    winner.page.click("#leave-btn")
+    winner.page.click("nav a[data-screen=history]")
+    winner.page.wait_for_selector("#history td:has-text('won')")
+    winner.shot("browser-history")
+    winner.page.click("nav a[data-screen=leaderboard]")
+    winner.page.click("#leaderboard .tabs a:has-text('Connect Four')")
+    winner.page.wait_for_selector(f"#leaderboard td:has-text('{winner.name}')")
+    winner.shot("browser-leaderboard")
+
+    assert alice.errors == [] and bob.errors == []
+    alice.close()
+    bob.close()
+    assert "Traceback" not in server.logs()
+
+
+def test_the_client_reconnects_by_itself_and_keeps_the_lobby(server: DaphneServer, browser):
+    carol = Player(browser, server, "carol")
+    carol.sign_up()
+    carol.page.fill("#create-name", "Carol's")
+    carol.page.click("#create-submit")
+    carol.page.wait_for_selector("#lobby-card")
+    carol.page.evaluate("() => window.skirmish.drop()")
+    carol.page.wait_for_function("() => window.skirmish.reconnects === 1 && window.skirmish.connected")
+    carol.page.wait_for_selector("#conn-status[data-state=online]")
+    carol.page.wait_for_selector('#lobby-name:has-text("Carol\'s")')
+    assert carol.page.evaluate("() => window.skirmish.reconnects") == 1
+    assert carol.errors == []
+    carol.close()
