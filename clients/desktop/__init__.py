@@ -1,0 +1,1 @@
+"""The Skirmish desktop client (pygame on the client library): `python -m clients.desktop`."""
