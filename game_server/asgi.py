@@ -9,9 +9,13 @@ django_asgi_app = get_asgi_application()  # sets Django up before the imports be
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.conf import settings  # noqa: E402
 
+from game_server import backpressure  # noqa: E402
 from game_server.auth import skirmish_auth_stack  # noqa: E402
 from game_server.routing import websocket_urlpatterns  # noqa: E402
+
+backpressure.install(settings.SKIRMISH_SLOW_CLIENT_BYTES, settings.SKIRMISH_SLOW_CLIENT_SECONDS)
 
 application = ProtocolTypeRouter(
     {

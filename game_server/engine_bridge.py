@@ -158,11 +158,9 @@ class ChannelLayerBroadcaster:
         for item in outbound:
             if isinstance(item, Frame):
                 frames = p.encode_all(frame_message(item))
-                await self.send_group(
-                    match.match_id,
-                    self.group_for(match.match_id, item.audience),
-                    {"type": "match.frame", "frames": frames},
-                )
+                # Deltas may be dropped for a socket that is behind (it resyncs); snapshots not.
+                message = {"type": "match.frame", "frames": frames, "droppable": not item.full}
+                await self.send_group(match.match_id, self.group_for(match.match_id, item.audience), message)
             elif isinstance(item, InputRejected):
                 error = p.Error(code=item.code, message=item.message, seq=item.seq)
                 await self.send_group(

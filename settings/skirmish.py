@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.exceptions import ImproperlyConfigured
 
 from settings.base import REDIS_URL
-from settings.env import env_int, env_str
+from settings.env import env_int, env_list, env_str
 
 #: Default tick rate for games that do not set their own (1..60 Hz).
 SKIRMISH_TICK_RATE = env_int("TICK_RATE", 20, 1, 60)
@@ -50,3 +50,15 @@ if SKIRMISH_CHECKPOINT_MS * 2 > SKIRMISH_LEASE_MS:
 
 #: A bearer token that may read /metrics (besides staff users); empty: staff only.
 SKIRMISH_METRICS_TOKEN = env_str("METRICS_TOKEN")
+
+#: A socket with more than this many bytes unsent gets no tick frames (it resyncs later)...
+SKIRMISH_SLOW_CLIENT_BYTES = env_int("SLOW_CLIENT_BYTES", 256 * 1024, 1024)
+#: ...and is closed with 4009 once it has stayed over that for this many seconds.
+SKIRMISH_SLOW_CLIENT_SECONDS = env_int("SLOW_CLIENT_SECONDS", 5, 1)
+
+#: Games to register besides the shipped ones: "package.module:ClassName", comma-separated.
+SKIRMISH_EXTRA_GAMES = env_list("EXTRA_GAMES")
+
+#: Largest frame the server sends; keep it under daphne's --websocket-max-message-size (64 KiB in
+#: scripts/run), which also caps outbound messages (a larger one would close the socket with 1011).
+SKIRMISH_MAX_OUTBOUND_BYTES = env_int("MAX_OUTBOUND_BYTES", 60_000, 1024)

@@ -195,15 +195,27 @@ class ProtocolConsumer(AsyncConsumer):
         """Encode a server message with this socket's codec and send it."""
         await self.send_raw(p.encode(self.codec, message))  # type: ignore[arg-type]
 
-    async def send_raw(self, payload: bytes | str) -> None:
-        """Send an already-encoded frame (broadcasts are forwarded untouched)."""
+    async def send_raw(self, payload: bytes | str, *, droppable: bool = False) -> None:
+        """Send an already-encoded frame (broadcasts are forwarded untouched).
+
+        `droppable` frames (tick deltas) may be dropped by the server for a socket that is
+        behind; see game_server.backpressure.
+        """
         if self.closed:
             return
+        if len(payload) > settings.SKIRMISH_MAX_OUTBOUND_BYTES:
+            # daphne's --websocket-max-message-size caps outbound messages too; a larger one
+            # would end this socket with 1011. Skip it loudly instead: it is a server-side bug.
+            logger.error(
+                "outbound frame of %s bytes over the %s-byte limit dropped (user %s)",
+                len(payload),
+                settings.SKIRMISH_MAX_OUTBOUND_BYTES,
+                getattr(self.user, "pk", None),
+            )
+            return
         metrics.FRAMES_OUT.inc()
-        if isinstance(payload, bytes):
-            await self.send({"type": "websocket.send", "bytes": payload})
-        else:
-            await self.send({"type": "websocket.send", "text": payload})
+        key = "bytes" if isinstance(payload, bytes) else "text"
+        await self.send({"type": "websocket.send", key: payload, "droppable": droppable})
 
     async def send_error(self, code: str, message: str, *, rid: int | None = None, field: str | None = None) -> None:
         metrics.ERRORS.labels(code=str(code)).inc()
@@ -225,4 +237,3 @@ class ProtocolConsumer(AsyncConsumer):
         if group in self.groups:
             self.groups.discard(group)
             await self.channel_layer.group_discard(group, self.channel_name)
-

@@ -327,7 +327,7 @@ class PlayerConsumer(ProtocolConsumer):
             await self.enter_match(match, seat)
 
     async def match_frame(self, event: dict[str, Any]) -> None:
-        await self.send_raw(event["frames"][self.codec.subprotocol])
+        await self.send_raw(event["frames"][self.codec.subprotocol], droppable=event.get("droppable", False))
 
     async def match_ended(self, event: dict[str, Any]) -> None:
         await self.send_raw(event["frames"][self.codec.subprotocol])
