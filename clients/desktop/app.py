@@ -421,7 +421,7 @@ class DesktopApp:
             pygame.draw.circle(self.surface, (42, 51, 71), at(px, py), int(pr * scale))
         pulse = 1 + 0.12 * math.sin(self.frames / 6)
         for x, y in game["pickups"].values():
-            pygame.draw.circle(self.surface, (255, 210, 63), at(x, y), int(game["pickup_radius"] * scale * pulse))
+            pygame.draw.circle(self.surface, (94, 230, 200), at(x, y), int(game["pickup_radius"] * scale * pulse))
         for key, body in game["players"].items():
             s = int(key)
             radius = int(game["radius"] * scale)

@@ -200,3 +200,46 @@ def test_the_client_reconnects_by_itself_and_keeps_the_lobby(server: DaphneServe
     assert carol.page.evaluate("() => window.skirmish.reconnects") == 1
     assert carol.errors == []
     carol.close()
+
+
+def test_an_arena_match_moves_my_disc_with_the_keyboard(server: DaphneServer, browser):
+    import asyncio
+    import threading
+
+    from clients.bot import BotConfig, run_bot
+
+    erin = Player(browser, server, "erin")
+    erin.sign_up()
+    erin.page.select_option("#create-game", "arena")
+    erin.page.fill("#create-form input[name=time_seconds]", "20")
+    erin.page.click("#create-submit")
+    code = erin.page.text_content("#lobby-code")
+    bot = BotConfig(server=server.http, name="arena-bot", code=code, matches=1)
+    done: list[int] = []
+    thread = threading.Thread(target=lambda: done.append(asyncio.run(run_bot(bot))), daemon=True)
+    thread.start()
+    erin.page.wait_for_selector("#members li:nth-child(2) .badge[data-status=ready]")
+    erin.page.click("#ready-btn")
+    erin.page.click("#start-btn:not([disabled])")
+    erin.page.wait_for_selector("#arena-canvas")
+    erin.page.wait_for_function("() => window.skirmish.view !== null")
+    seat = erin.page.evaluate("() => window.skirmish.match.seat")
+    start = erin.page.evaluate(f"() => window.skirmish.view.doc.game.players['{seat}']")
+    key = "ArrowLeft" if start["x"] > 2000 else "ArrowRight"
+    erin.page.keyboard.down(key)
+    erin.page.wait_for_function(
+        f"x0 => Math.abs(window.skirmish.view.doc.game.players['{seat}'].x - x0) > 300", arg=start["x"]
+    )
+    # the server acknowledged the inputs, and my disc moved the way I pressed
+    assert erin.page.evaluate("() => window.skirmish.ack() >= 1")
+    moved = erin.page.evaluate(f"() => window.skirmish.view.doc.game.players['{seat}']")
+    assert (moved["x"] - start["x"]) * (-1 if key == "ArrowLeft" else 1) > 300
+    hud = erin.page.text_content("#arena-hud")
+    assert "tick" in hud and "ms" in hud and "ack" in hud
+    erin.shot("browser-arena")
+    erin.page.keyboard.up(key)
+    erin.page.wait_for_selector("#result-card", timeout=40_000)
+    thread.join(30)
+    assert done == [1]
+    assert erin.errors == []
+    erin.close()

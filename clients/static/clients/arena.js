@@ -198,7 +198,7 @@ export class ArenaView {
     for (const [px, py, pr] of world.pillars) { ctx.beginPath(); ctx.arc(px * s, py * s, pr * s, 0, 2 * Math.PI); ctx.fill(); }
     const pr = game.pickup_radius / 100;
     const pulse = 1 + 0.12 * Math.sin(performance.now() / 180);
-    ctx.fillStyle = "#ffd23f";
+    ctx.fillStyle = "#5ee6c8";
     for (const [x, y] of Object.values(game.pickups)) {
       ctx.beginPath(); ctx.arc((x / 100) * s, (y / 100) * s, pr * s * pulse, 0, 2 * Math.PI); ctx.fill();
     }
