@@ -28,6 +28,7 @@ from game_server.engine_bridge import (
     user_group,
 )
 from game_server.quickplay import ensure_matcher, matcher_run
+from game_server.spectators import spectate_target
 from lobby import selectors, services
 from lobby.errors import LobbyError
 
@@ -74,6 +75,8 @@ class PlayerConsumer(ProtocolConsumer):
         "queue.leave": "on_queue_leave",
         "match.input": "on_match_input",
         "match.resync": "on_match_resync",
+        "match.spectate": "on_match_spectate",
+        "match.unspectate": "on_match_unspectate",
     }
 
     lobby_id: int | None = None
@@ -225,6 +228,8 @@ class PlayerConsumer(ProtocolConsumer):
         ensure_matcher(self.channel_layer)
 
     async def on_match_input(self, msg: p.MatchInput) -> None:
+        if self.match_id is not None and self.seat is None:
+            raise LobbyError(p.ErrorCode.SPECTATING, "spectators cannot send inputs")
         if self.match_id is None or self.seat is None:
             raise LobbyError(p.ErrorCode.NOT_IN_MATCH, "you have no seat in a running match")
         await self.channel_layer.send(
@@ -335,3 +340,26 @@ class PlayerConsumer(ProtocolConsumer):
             for group in [g for g in self.groups if g.startswith(f"match.{self.match_id}")]:
                 await self.leave_group(group)
             self.match_id, self.seat = None, None
+
+    # ---- spectating ---------------------------------------------------------------------
+
+    async def on_match_spectate(self, msg: p.MatchSpectate) -> None:
+        if self.match_id is not None and self.seat is not None:
+            raise LobbyError(p.ErrorCode.SEATED, "you are playing a match")
+        target = await database_sync_to_async(spectate_target)(user=self.user, match_id=msg.match_id, code=msg.code)
+        if self.match_id is not None:
+            await self.stop_spectating()
+        await self.send_message(p.Ok(rid=msg.rid, data={"match_id": target["match_id"]}))
+        await self.enter_match(target, None)
+
+    async def on_match_unspectate(self, msg: p.MatchUnspectate) -> None:
+        if self.match_id is None or self.seat is not None:
+            raise LobbyError(p.ErrorCode.NOT_IN_MATCH, "you are not spectating a match")
+        await self.stop_spectating()
+        await self.send_message(p.Ok(rid=msg.rid))
+
+    async def stop_spectating(self) -> None:
+        """Leave the spectated match's groups."""
+        for group in [g for g in self.groups if g.startswith(f"match.{self.match_id}")]:
+            await self.leave_group(group)
+        self.match_id = None

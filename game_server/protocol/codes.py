@@ -40,6 +40,9 @@ class ErrorCode(StrEnum):
     MATCH_NOT_FOUND = "match/not_found"  # no such running match
     NOT_IN_MATCH = "match/not_in_match"  # you have no seat in a running match
     MATCH_ENDED = "match/ended"  # the match is over
+    SPECTATING = "match/spectating"  # spectators cannot send inputs
+    MATCH_PRIVATE = "match/private"  # a private match: spectate with its lobby's join code
+    SEATED = "match/seated"  # you play in a match: you cannot spectate (this one or another)
     # inputs (from the engine and the shipped games)
     NOT_SEATED = "input/not_seated"  # the sender has no seat in the match
     SEAT_DROPPED = "input/seat_dropped"  # the grace period ran out; the seat is gone

@@ -44,6 +44,8 @@ CLIENT_EXAMPLES: list[BaseModel] = [
     m.LobbyStart(type="lobby.start", rid=9),
     m.MatchInput(type="match.input", rid=10, seq=12, data={"col": 3}),
     m.MatchResync(type="match.resync", rid=11),
+    m.MatchSpectate(type="match.spectate", rid=12, match_id="7c1e4f0a-3b2d-4c5e-8f9a-0b1c2d3e4f5a"),
+    m.MatchUnspectate(type="match.unspectate", rid=13),
 ]
 
 SERVER_EXAMPLES: list[BaseModel] = [

@@ -158,6 +158,23 @@ class MatchResync(ClientModel):
     type: Literal["match.resync"]
 
 
+MatchId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")]
+
+
+class MatchSpectate(ClientModel):
+    """Watch a running match: a public one by id, a private one with its lobby's join code."""
+
+    type: Literal["match.spectate"]
+    match_id: MatchId
+    code: Code | None = None
+
+
+class MatchUnspectate(ClientModel):
+    """Stop watching the match you spectate."""
+
+    type: Literal["match.unspectate"]
+
+
 ClientMessage = Annotated[
     Ping
     | LobbyListSubscribe
@@ -174,7 +191,9 @@ ClientMessage = Annotated[
     | QueueJoin
     | QueueLeave
     | MatchInput
-    | MatchResync,
+    | MatchResync
+    | MatchSpectate
+    | MatchUnspectate,
     Field(discriminator="type"),
 ]
 

@@ -43,11 +43,13 @@ async def sign_in(server: DaphneServer, name: str, codec: str = "msgpack", token
     return client
 
 
-async def start_lobby(clients: list[WsClient], game: str, options: dict[str, Any]) -> list[dict[str, Any]]:
-    """The first client hosts a private lobby, the rest join by code, all ready, host starts."""
+async def start_lobby(
+    clients: list[WsClient], game: str, options: dict[str, Any], private: bool = True
+) -> list[dict[str, Any]]:
+    """The first client hosts a lobby, the rest join by its code, all ready, the host starts."""
     host = clients[0]
     created = await host.request(
-        {"type": "lobby.create", "name": "e2e", "game": game, "private": True, "options": options}
+        {"type": "lobby.create", "name": "e2e", "game": game, "private": private, "options": options}
     )
     assert created["type"] == "ok", created
     for other in clients[1:]:
