@@ -7,9 +7,10 @@ reply (`ok`) or `error` frame echoes it.
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StringConstraints
 
 MAX_NAME = 40
 MAX_CHAT = 200
@@ -30,7 +31,24 @@ Scalar = (
 )
 Options = Annotated[dict[Key, Scalar], Field(max_length=MAX_OPTIONS)]
 InputData = Annotated[dict[Key, Scalar], Field(max_length=8)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_NAME)]
+
+
+def plain_text(value: str) -> str:
+    """NFC-normalized text without control, format (bidi overrides, zero-width) or private-use
+    characters, which can spoof names or hide text in a chat."""
+    value = unicodedata.normalize("NFC", value)
+    for char in value:
+        if char != "\u200d" and unicodedata.category(char) in ("Cc", "Cf", "Co", "Cs", "Cn"):  # ZWJ: emoji
+            raise ValueError(f"character U+{ord(char):04X} is not allowed")
+    return value
+
+
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_NAME), AfterValidator(plain_text)
+]
+ChatText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_CHAT), AfterValidator(plain_text)
+]
 Code = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{6}$")]
 
 
@@ -100,7 +118,7 @@ class LobbyChat(ClientModel):
     """Say something to your lobby."""
 
     type: Literal["lobby.chat"]
-    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_CHAT)]
+    text: ChatText
 
 
 class LobbyStart(ClientModel):

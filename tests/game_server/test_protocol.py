@@ -177,6 +177,22 @@ def test_invalid_messages_name_the_field(codec: p.Codec, message: object, code: 
         assert err.field is not None and err.field.startswith(field.split(".")[0])
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["evil\u202etxt.exe", "zero\u200bwidth", "bell\x07", "private\ue000use", "nul\x00", "bom\ufeff"],
+    ids=["bidi-override", "zero-width-space", "control", "private-use", "nul", "bom"],
+)
+def test_names_and_chat_refuse_spoofing_characters(text: str):
+    for message in ({"type": "lobby.chat", "text": text}, {"type": "lobby.create", "name": text, "game": "arena"}):
+        err = refused(JSON, json.dumps(message))
+        assert err.code == p.ErrorCode.INVALID and "not allowed" in err.message
+
+
+def test_chat_text_is_normalized_and_keeps_emoji():
+    chat = p.decode_client(JSON, json.dumps({"type": "lobby.chat", "text": "  cafe\u0301 \U0001f468\u200d\U0001f469 "}))
+    assert chat.text == "caf\u00e9 \U0001f468\u200d\U0001f469"
+
+
 def test_error_echoes_the_request_id():
     err = refused(JSON, json.dumps({"type": "lobby.ready", "rid": 42}))
     assert err.rid == 42
