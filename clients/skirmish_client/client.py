@@ -333,6 +333,21 @@ class SkirmishClient:
         reply = await self.request({"type": "lobby.start"})
         return str(reply.data["match_id"])
 
+    async def spectate(self, match_id: str, code: str | None = None) -> p.MatchStarted:
+        """Watch a running match (a private one needs its lobby's join code); returns its `match.started`."""
+        msg: dict[str, Any] = {"type": "match.spectate", "match_id": match_id}
+        if code is not None:
+            msg["code"] = code
+        await self.request(msg)
+        await self.until(lambda c: c.match is not None and c.match.match_id == match_id)
+        assert self.match is not None
+        return self.match
+
+    async def unspectate(self) -> None:
+        """Stop watching."""
+        await self.request({"type": "match.unspectate"})
+        self.match = None
+
     async def ping(self) -> float:
         """Round trip time in milliseconds (also kept in `latency_ms`)."""
         sent = time.perf_counter()

@@ -53,11 +53,13 @@ async def test_register_and_sign_in_with_a_token(server: DaphneServer):
 async def test_two_clients_play_a_match_and_a_dropped_socket_keeps_the_seat(server: DaphneServer):
     await sync_to_async(make_user)("alice")
     await sync_to_async(make_user)("bob")
+    await sync_to_async(make_user)("sam")
     alice = await SkirmishClient.sign_in(server.http, "alice", PASSWORD)  # msgpack
     bob = await SkirmishClient.sign_in(server.http, "bob", PASSWORD, codec=p.JSON)
 
     listing = await bob.list_lobbies(game="connect_four")
     assert listing == []
+    sam = await SkirmishClient.sign_in(server.http, "sam", PASSWORD)
     created = await alice.create_lobby("Friday", "connect_four", options={"turn_seconds": 20})
     await bob.until(lambda c: created["lobby_id"] in c.lobbies)  # the live list saw it
     assert bob.lobbies[created["lobby_id"]].host == "alice"
@@ -78,6 +80,9 @@ async def test_two_clients_play_a_match_and_a_dropped_socket_keeps_the_seat(serv
     await alice.until(lambda c: c.view is not None)
     first = alice.view.game["turn"]
     winner, loser = (alice, bob) if first == 0 else (bob, alice)
+    watching = await sam.spectate(match_id)
+    assert watching.seat is None and [pl.user.name for pl in watching.players] == ["alice", "bob"]
+    sam_views = sam.snapshots()
 
     (w_reason, w_moves), (l_reason, l_moves) = await asyncio.wait_for(
         asyncio.gather(play(winner, 0), play(loser, 6, drop_after=1)), 60
@@ -85,6 +90,9 @@ async def test_two_clients_play_a_match_and_a_dropped_socket_keeps_the_seat(serv
     assert w_reason == l_reason == "four_in_a_row"
     assert (w_moves, l_moves) == (4, 3)
     assert loser.reconnects == 1 and loser.connected
+    seen = [view async for view in sam_views]  # the spectator saw the same match, to the end
+    assert seen and seen[-1].seat is None and seen[-1].game["winner"] == first
+    assert sum(map(len, seen[-1].game["board"])) == 7 and sam_views.outcome.winners == [first]
     assert winner.last_outcome is not None and winner.last_outcome.outcome.winners == [first]
     match = await sync_to_async(Match.objects.get)(pk=match_id)
     assert match.status == "finished"
@@ -92,4 +100,5 @@ async def test_two_clients_play_a_match_and_a_dropped_socket_keeps_the_seat(serv
     assert dict(seats)[winner.user.name] is True and dict(seats)[loser.user.name] is False
     await alice.close()
     await bob.close()
+    await sam.close()
     assert "Traceback" not in server.logs()
