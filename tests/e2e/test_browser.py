@@ -154,6 +154,17 @@ def test_two_players_sign_up_make_a_lobby_and_play_connect_four_to_a_win(server:
         player.page.wait_for_selector("#c4-board")
         player.page.wait_for_function("() => window.skirmish.view !== null")
     first = alice.page.evaluate("() => window.skirmish.view.doc.game.turn")
+
+    # a third person watches the match with its id (and the private lobby's code)
+    match_id = alice.page.text_content("#match-id")
+    sam = Player(browser, server, "sam")
+    sam.sign_up()
+    sam.page.fill("#watch-id", match_id)
+    sam.page.fill("#watch-code", code)
+    sam.page.click("#watch-submit")
+    sam.page.wait_for_selector("#c4-board")
+    assert sam.page.evaluate("() => window.skirmish.match.seat") is None
+    assert sam.page.locator(".c4-col.playable").count() == 0  # a spectator cannot move
     winner, loser = (alice, bob) if first == 0 else (bob, alice)
     assert winner.my_turn() or winner.page.wait_for_function(
         "() => document.querySelector('#turn-status').textContent === 'Your turn: pick a column'"
@@ -168,6 +179,11 @@ def test_two_players_sign_up_make_a_lobby_and_play_connect_four_to_a_win(server:
     assert loser.page.text_content("#result-card h2") == f"{winner.name} won"
     assert winner.page.locator(".c4-cell.win").count() == 4
     winner.shot("browser-result")
+    sam.page.wait_for_selector("#result-card")
+    assert sam.page.locator(".c4-cell.filled").count() == 7 and sam.page.locator(".c4-cell.win").count() == 4
+    sam.shot("browser-spectator")
+    assert sam.errors == []
+    sam.close()
 
     # back to the lobby, then the history page shows the match
     winner.page.click("#back-btn")

@@ -175,6 +175,7 @@ function renderLobbies() {
       h("div.stack", {},
         h("div.card", { id: "quick-play" }, h("h2", {}, "Quick play"), h("div", { id: "queue-box" })),
         h("div.card", {}, h("h2", {}, "Join by code"), joinForm),
+        h("div.card", {}, h("h2", {}, "Watch a match"), watchForm()),
         h("div.card", {}, h("h2", {}, "Create a lobby"), createForm))));
   renderLobbyRows();
   renderQueue();
@@ -224,6 +225,18 @@ function renderQueue() {
   }
   box.append(h("p.muted", {}, "Get matched with players of your level."),
     h("div.row", {}, games().map((g) => h("button", { type: "button", dataset: { game: g }, onclick: () => call({ type: "queue.join", game: g }) }, gameTitle(g)))));
+}
+
+function watchForm() {
+  const id = h("input", { id: "watch-id", placeholder: "match id", autocomplete: "off", required: true });
+  const code = h("input", { id: "watch-code", placeholder: "code (private)", maxlength: 6, autocomplete: "off" });
+  return h("form", { id: "watch-form", onsubmit: (e) => {
+    e.preventDefault();
+    const msg = { type: "match.spectate", match_id: id.value.trim() };
+    if (code.value.trim()) msg.code = code.value.trim().toUpperCase();
+    state.ended = null;
+    call(msg);
+  } }, h("div.row", {}, id, code), h("button", { type: "submit", id: "watch-submit" }, "Watch"));
 }
 
 function renderCreateForm() {
@@ -309,6 +322,8 @@ function renderMatch() {
   const board = h("div.board", { id: "game-root" });
   app.append(h("section.match", { id: "match", dataset: { game: match.game } },
     h("div.card-head", {}, h("h2", {}, gameTitle(match.game)), h("span.muted", { id: "match-bar" }, "waiting for the first frame…")),
+    h("p.muted.share", {}, "Spectators can watch with the match id ", h("code", { id: "match-id", title: "Click to copy", onclick: () => navigator.clipboard?.writeText(match.match_id) }, match.match_id),
+      match.seat === null ? h("button.small.secondary", { type: "button", id: "unwatch-btn", onclick: async () => { await call({ type: "match.unspectate" }); conn.match = null; state.ended = null; render(); } }, "Stop watching") : null),
     players, board, h("div", { id: "result" })));
   const View = GAME_VIEWS[match.game];
   if (!View) {
