@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
+
+from tests.e2e import server as e2e
 
 
 @pytest.fixture
@@ -24,3 +26,14 @@ def postgres(transactional_db) -> None:
     """Skip unless the test database is PostgreSQL (row locks are what these tests prove)."""
     if connection.vendor != "postgresql":
         pytest.skip("race tests need PostgreSQL row locks: set DATABASE_URL=postgres://... (SQLite serializes writes)")
+
+
+@pytest.fixture
+def server(transactional_db, tmp_path) -> Iterator[e2e.DaphneServer]:
+    """A daphne process serving Skirmish (engine in-process, in-memory layer)."""
+    proc = e2e.DaphneServer(database_url=e2e.test_database_url(), log_path=tmp_path / "daphne.log")
+    proc.start()
+    try:
+        yield proc
+    finally:
+        proc.stop()

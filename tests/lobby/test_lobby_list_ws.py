@@ -3,43 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import json
-import urllib.request
-from collections.abc import Iterator
 
 import pytest
-from asgiref.sync import sync_to_async
-from django.contrib.auth import get_user_model
 
-from game_server.tokens import token_issue
-from tests.e2e import server as e2e
 from tests.e2e.server import DaphneServer
 from tests.e2e.wsclient import WsClient
+from tests.lobby.live import connect, get_json
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def server(transactional_db, tmp_path) -> Iterator[DaphneServer]:
-    proc = DaphneServer(database_url=e2e.test_database_url(), log_path=tmp_path / "daphne.log")
-    proc.start()
-    try:
-        yield proc
-    finally:
-        proc.stop()
-
-
-def _token(name: str) -> str:
-    user = get_user_model().objects.create_user(username=name)
-    raw, _ = token_issue(user=user)
-    return raw
-
-
-async def connect(server: DaphneServer, name: str) -> WsClient:
-    token = await sync_to_async(_token)(name)
-    client = await WsClient.open(server.ws, token=token, origin=server.http, codec="json")
-    await client.expect_type("welcome")
-    return client
 
 
 async def updates(client: WsClient, n: int) -> list[tuple[str, str, int]]:
@@ -49,11 +20,6 @@ async def updates(client: WsClient, n: int) -> list[tuple[str, str, int]]:
         msg = await client.expect_type("lobby.list.update")
         seen.append((msg["op"], msg["lobby"]["name"], msg["lobby"]["players"]))
     return seen
-
-
-def get_json(url: str) -> dict:
-    with urllib.request.urlopen(url, timeout=5) as resp:
-        return json.loads(resp.read())
 
 
 async def test_three_clients_watch_lobbies_appear_fill_and_close(server: DaphneServer):
