@@ -11,11 +11,15 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
-from game_server import backpressure  # noqa: E402
+from game_server import daphne_adapter  # noqa: E402
 from game_server.auth import skirmish_auth_stack  # noqa: E402
 from game_server.routing import websocket_urlpatterns  # noqa: E402
 
-backpressure.install(settings.SKIRMISH_SLOW_CLIENT_BYTES, settings.SKIRMISH_SLOW_CLIENT_SECONDS)
+daphne_adapter.install(
+    slow_bytes=settings.SKIRMISH_SLOW_CLIENT_BYTES,
+    slow_seconds=settings.SKIRMISH_SLOW_CLIENT_SECONDS,
+    drain_seconds=settings.SKIRMISH_DRAIN_SECONDS,
+)
 
 application = ProtocolTypeRouter(
     {

@@ -62,3 +62,6 @@ SKIRMISH_EXTRA_GAMES = env_list("EXTRA_GAMES")
 #: Largest frame the server sends; keep it under daphne's --websocket-max-message-size (64 KiB in
 #: scripts/run), which also caps outbound messages (a larger one would close the socket with 1011).
 SKIRMISH_MAX_OUTBOUND_BYTES = env_int("MAX_OUTBOUND_BYTES", 60_000, 1024)
+
+#: On SIGTERM, sockets are closed with 1012 and the web process waits this long before exiting.
+SKIRMISH_DRAIN_SECONDS = env_int("DRAIN_SECONDS", 1, 0, 60)

@@ -20,7 +20,7 @@ from channels.exceptions import StopConsumer
 from django.conf import settings
 from pydantic import BaseModel
 
-from game_server import metrics
+from game_server import daphne_adapter, metrics
 from game_server import protocol as p
 from game_server.ratelimit import TokenBucket
 from lobby.errors import LobbyError
@@ -107,6 +107,7 @@ class ProtocolConsumer(AsyncConsumer):
             return
         self.codec = codec
         await self.send({"type": "websocket.accept", "subprotocol": codec.subprotocol})
+        daphne_adapter.arm_shutdown()
         if _sockets_by_ip[self.ip] > settings.SKIRMISH_MAX_SOCKETS_PER_IP:
             await self.close(p.CloseCode.WS_4011_TOO_MANY_CONNECTIONS, "too many connections from your address")
             return
@@ -199,7 +200,7 @@ class ProtocolConsumer(AsyncConsumer):
         """Send an already-encoded frame (broadcasts are forwarded untouched).
 
         `droppable` frames (tick deltas) may be dropped by the server for a socket that is
-        behind; see game_server.backpressure.
+        behind; see game_server.daphne_adapter.
         """
         if self.closed:
             return

@@ -1,0 +1,128 @@
+"""What Skirmish adds to daphne's websocket protocol, in one place.
+
+1. **Slow sockets: keep only the newest state.** daphne has no write backpressure
+   (django/daphne#170): `send()` never waits, and a client that reads slowly grows the server's
+   write buffer without bound (+205 MiB measured for 200 MiB sent). Tick deltas are marked
+   `droppable`; while a socket already has more than `slow_bytes` unsent, they are dropped here.
+   The client sees a gap in ticks and resyncs (the protocol's rule), which gives it the newest
+   full state once it catches up. A socket over the limit for `slow_seconds` is closed with
+   4009, and its connection dropped two seconds later if it never drains.
+2. **Close codes and reasons.** daphne closes through autobahn's `sendClose`, which refuses
+   1009 and 1012 and drops the reason; our documented codes go out as given, with the reason.
+3. **Graceful shutdown.** Stock daphne drops its sockets on SIGTERM without a close frame
+   (clients see 1006). From the first socket on, SIGTERM sends 1012 ("restarting: reconnect")
+   on every open socket, then stops daphne after `drain_seconds`. With `manage.py runengine`
+   workers the matches keep running; clients reconnect to another web process and resume.
+
+Replies, errors and lobby messages are never dropped. Under another ASGI server, or under
+Channels' WebsocketCommunicator, none of this is installed and the extra keys are ignored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import time
+import weakref
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+SLOW_CLOSE_CODE = 4009
+RESTART_CODE = 1012
+_config = {"slow_bytes": 256 * 1024, "slow_seconds": 5.0, "drain_seconds": 1.0}
+_open: weakref.WeakSet[Any] = weakref.WeakSet()
+_armed: set[int] = set()
+
+
+def buffered_bytes(protocol: Any) -> int:
+    """Bytes written to a Twisted transport that the kernel has not taken yet."""
+    transport = getattr(protocol, "transport", None)
+    if transport is None:
+        return 0
+    data = getattr(transport, "dataBuffer", b"")
+    return len(data) - getattr(transport, "offset", 0) + getattr(transport, "_tempDataLen", 0)
+
+
+def install(*, slow_bytes: int, slow_seconds: float, drain_seconds: float) -> bool:
+    """Patch daphne's websocket protocol (once); False when daphne is not importable."""
+    try:
+        from daphne.ws_protocol import WebSocketProtocol
+    except ImportError:
+        return False
+    _config.update(slow_bytes=slow_bytes, slow_seconds=slow_seconds, drain_seconds=drain_seconds)
+    if getattr(WebSocketProtocol, "_skirmish", False):
+        return True
+    original_reply = WebSocketProtocol.handle_reply
+    original_open = WebSocketProtocol.onOpen
+
+    def handle_reply(self: Any, message: dict[str, Any]) -> None:
+        kind = message.get("type")
+        if kind == "websocket.send" and message.get("droppable"):
+            if buffered_bytes(self) > _config["slow_bytes"]:
+                _too_slow(self)
+                return
+            self._skirmish_slow_since = None
+        elif kind == "websocket.close" and self.state == self.STATE_OPEN:
+            _close(self, message.get("code") or 1000, message.get("reason") or "")
+            return
+        original_reply(self, message)
+
+    def on_open(self: Any) -> None:
+        _open.add(self)
+        original_open(self)
+
+    WebSocketProtocol.handle_reply = handle_reply
+    WebSocketProtocol.onOpen = on_open
+    WebSocketProtocol._skirmish = True
+    return True
+
+
+def _close(protocol: Any, code: int, reason: str) -> None:
+    protocol.sendCloseFrame(code=int(code), reasonUtf8=reason.encode("utf-8")[:123], isReply=False)
+
+
+def _too_slow(protocol: Any) -> None:
+    now = time.monotonic()
+    since = getattr(protocol, "_skirmish_slow_since", None)
+    if since is None:
+        protocol._skirmish_slow_since = now
+        return
+    if now - since < _config["slow_seconds"] or getattr(protocol, "_skirmish_closing", False):
+        return
+    protocol._skirmish_closing = True
+    logger.warning("closing a socket that stayed %.1fs behind (%s bytes unsent)", now - since, buffered_bytes(protocol))
+    # The close frame queues behind the unsent bytes; if the client never drains them, drop
+    # the TCP connection so the buffer is freed either way.
+    _close(protocol, SLOW_CLOSE_CODE, "too slow: you fell too far behind")
+    from twisted.internet import reactor
+
+    reactor.callLater(2.0, _abort, protocol)
+
+
+def _abort(protocol: Any) -> None:
+    transport = getattr(protocol, "transport", None)
+    if transport is not None and hasattr(transport, "abortConnection"):
+        transport.abortConnection()
+
+
+def arm_shutdown() -> None:
+    """Take SIGTERM over on the running loop. Called when a socket opens, i.e. after daphne's
+    own handlers are installed, so this one wins."""
+    if not _open:
+        return  # not under daphne
+    loop = asyncio.get_running_loop()
+    if id(loop) not in _armed:
+        _armed.add(id(loop))
+        loop.add_signal_handler(signal.SIGTERM, _drain)
+
+
+def _drain() -> None:
+    from twisted.internet import reactor
+
+    sockets = [s for s in list(_open) if s.state == s.STATE_OPEN]
+    for sock in sockets:
+        _close(sock, RESTART_CODE, "server restarting: reconnect")
+    logger.info("shutdown: told %s sockets to reconnect (1012)", len(sockets))
+    reactor.callLater(_config["drain_seconds"] if sockets else 0, reactor.stop)
