@@ -112,7 +112,7 @@ elif REDIS_URL:
 else:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels.layers.InMemoryChannelLayer",
+            "BACKEND": "game_server.channel_layer.InMemoryChannelLayer",  # throttled expiry scans
             "CONFIG": {"capacity": env_int("CHANNEL_CAPACITY", 1000, 1), "expiry": 30},
         }
     }
