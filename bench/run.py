@@ -247,7 +247,7 @@ def capacity(points: list[dict[str, Any]], kind: str) -> int:
 
 
 def write_section(text: str) -> None:
-    """Replace the '## Load' section of docs/benchmarks.md (or append it); nothing else changes."""
+    """Replace the '## Load' section of docs/benchmarks.md (or append it), keeping its '### Notes'."""
     DOCS.parent.mkdir(exist_ok=True)
     body = DOCS.read_text() if DOCS.exists() else ""
     start = body.find("\n## Load\n") + 1 if "\n## Load\n" in body else (0 if body.startswith("## Load\n") else -1)
@@ -255,7 +255,9 @@ def write_section(text: str) -> None:
         body = (body.rstrip("\n") + "\n\n" if body else "") + text
     else:
         nxt = body.find("\n## ", start + 1)
-        body = body[:start] + text + (body[nxt + 1 :] if nxt != -1 else "")
+        old = body[start : nxt + 1 if nxt != -1 else len(body)]
+        notes = old[old.find("\n### Notes\n") + 1 :] if "\n### Notes\n" in old else ""
+        body = body[:start] + text + ("\n" + notes if notes else "") + (body[nxt + 1 :] if nxt != -1 else "")
     DOCS.write_text(body)
 
 

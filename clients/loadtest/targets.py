@@ -308,7 +308,8 @@ class SkirmishTarget(MsgpackFrames):
             if c.seat is None and self.spectators_supported:
                 await pace()
                 await self.open(c)
-                await self.request(c, {"type": "match.spectate", "match_id": match_id})
+                code = created["data"]["code"]
+                await self.request(c, {"type": "match.spectate", "match_id": match_id, "code": code})
                 await c.wait(lambda msg: isinstance(msg, dict) and msg.get("type") in ("snapshot", "delta"))
 
 
