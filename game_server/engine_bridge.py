@@ -12,11 +12,13 @@ With no REDIS_URL the worker runs inside the web process (`ensure_local_worker`)
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -29,6 +31,7 @@ from engine.host import MatchHost
 from engine.match import ALL, SPECTATORS, Audience, Frame, InputRejected, Match, MatchEnded, Outbound
 from game_server import metrics
 from game_server import protocol as p
+from game_server.outbox import ResultOutbox, as_record_kwargs
 from lobby import selectors, services
 from lobby.models import Lobby
 
@@ -179,19 +182,66 @@ class ChannelLayerBroadcaster:
 
 
 class OrmResultSink:
-    """Saves results through the lobby services, then tells the match and its lobby."""
+    """Saves results through the lobby services, then tells the match and its lobby.
 
-    RETRY_DELAYS = (0.5, 1, 2, 5, 10, 30, 60)
+    The result goes to the durable outbox first. If the database refuses it, the end is
+    announced anyway and the save is retried (capped backoff, forever) until it lands; a
+    process that dies meanwhile leaves the file for the next worker (`drain_outbox`).
+    """
+
+    RETRY_DELAYS = (0.2, 0.5, 1, 2, 5, 10, 30)
 
     def __init__(self, layer: BaseChannelLayer, worker: EngineWorker) -> None:
         self.layer = layer
         self.worker = worker
+        self.outbox = ResultOutbox(Path(settings.SKIRMISH_OUTBOX_DIR))
+        self._retries: set[asyncio.Task[None]] = set()
+
+    async def save(self, result: dict[str, Any], *, attempts: int | None = None) -> bool:
+        """Save one outbox result; True once the database has it (then the file is gone)."""
+        match_id = result["match_id"]
+        tries = 0
+        while True:
+            try:
+                _, first = await database_sync_to_async(services.match_result_record)(**as_record_kwargs(result))
+                self.outbox.remove(match_id)
+                logger.info("match %s: result %s at tick %s", match_id, "saved" if first else "known", result["ticks"])
+                return True
+            except Exception as exc:
+                delay = self.RETRY_DELAYS[min(tries, len(self.RETRY_DELAYS) - 1)]
+                tries += 1
+                if attempts is not None and tries >= attempts:
+                    logger.warning("match %s: saving the result failed (%r); kept in the outbox", match_id, exc)
+                    return False
+                logger.warning("match %s: saving the result failed (%r); retrying in %ss", match_id, exc, delay)
+                await asyncio.sleep(delay)
+
+    def save_later(self, result: dict[str, Any]) -> None:
+        """Keep retrying in the background, then tell the lobby."""
+
+        async def retry() -> None:
+            await self.save(result)
+            lobby_id = result.get("lobby_id")
+            if lobby_id is not None:
+                with contextlib.suppress(*LAYER_ERRORS):
+                    await lobby_broadcast(self.layer, lobby_id)
+
+        task = asyncio.get_running_loop().create_task(retry(), name=f"result-{result['match_id']}")
+        self._retries.add(task)
+        task.add_done_callback(self._retries.discard)
+
+    async def drain_outbox(self) -> None:
+        """Save what an earlier process left in the outbox."""
+        for result in self.outbox.pending():
+            logger.info("match %s: saving a result left in the outbox", result["match_id"])
+            self.save_later(result)
 
     async def record(self, match: Match, ended: MatchEnded) -> None:
         if not await self.worker.may_record(match.match_id):
             logger.warning("match %s: not recording the result: this worker lost the match", match.match_id)
             return
-        kwargs = {
+        lobby_id = self.worker.lobby_of.pop(match.match_id, None)
+        result = {
             "match_id": match.match_id,
             "placements": ended.outcome.placements,
             "scores": ended.outcome.scores,
@@ -200,25 +250,17 @@ class OrmResultSink:
             "input_log": match.log,
             "final_hash": ended.state_hash,
         }
-        for delay in (*self.RETRY_DELAYS, None):
-            try:
-                _, first = await database_sync_to_async(services.match_result_record)(**kwargs)
-                logger.info("match %s: result %s at tick %s", match.match_id, "saved" if first else "known", ended.tick)
-                break
-            except Exception:
-                if delay is None:
-                    logger.exception("match %s: result could not be saved", match.match_id)
-                    break
-                logger.warning("match %s: saving the result failed; retrying in %ss", match.match_id, delay)
-                await asyncio.sleep(delay)
+        self.outbox.put({**result, "lobby_id": lobby_id})
+        saved = await self.save({**result, "lobby_id": lobby_id}, attempts=2)
+        if not saved:
+            self.save_later({**result, "lobby_id": lobby_id})
         frames = p.encode_all(outcome_message(match, ended))
         self.worker.match_finished(match.match_id)
-        lobby_id = self.worker.lobby_of.pop(match.match_id, None)
         try:
             await self.layer.group_send(
                 match_group(match.match_id), {"type": "match.ended", "match_id": match.match_id, "frames": frames}
             )
-            if lobby_id is not None:
+            if lobby_id is not None and saved:
                 await lobby_broadcast(self.layer, lobby_id)
         except LAYER_ERRORS:
             logger.warning("match %s: the end could not be announced (channel layer down)", match.match_id)
@@ -249,7 +291,8 @@ class EngineWorker:
     def __init__(self, layer: BaseChannelLayer) -> None:
         self.layer = layer
         self.broadcaster = ChannelLayerBroadcaster(layer)
-        self.host = self.make_host(self.broadcaster, OrmResultSink(layer, self))
+        self.results = OrmResultSink(layer, self)
+        self.host = self.make_host(self.broadcaster, self.results)
         metrics.register_host(self.host)
         self.lobby_of: dict[str, int] = {}
         self._listeners: dict[str, asyncio.Task[None]] = {}
@@ -276,6 +319,7 @@ class EngineWorker:
 
     async def run(self) -> None:
         """Serve forever (until cancelled)."""
+        await self.results.drain_outbox()
         try:
             while True:
                 message = await self.receive(ENGINE_CHANNEL)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ImproperlyConfigured
 
-from settings.base import REDIS_URL
+from settings.base import BASE_DIR, REDIS_URL
 from settings.env import env_int, env_list, env_str
 
 #: Default tick rate for games that do not set their own (1..60 Hz).
@@ -65,3 +65,6 @@ SKIRMISH_MAX_OUTBOUND_BYTES = env_int("MAX_OUTBOUND_BYTES", 60_000, 1024)
 
 #: On SIGTERM, sockets are closed with 1012 and the web process waits this long before exiting.
 SKIRMISH_DRAIN_SECONDS = env_int("DRAIN_SECONDS", 1, 0, 60)
+
+#: Where finished matches' results wait until the database has them (see game_server/outbox.py).
+SKIRMISH_OUTBOX_DIR = env_str("OUTBOX_DIR", str(BASE_DIR / "var" / "outbox"))

@@ -125,6 +125,7 @@ class ClusterWorker(EngineWorker):
 
     async def run(self) -> None:
         """Take new matches and adopt orphaned ones until cancelled."""
+        await self.results.drain_outbox()
         loop = asyncio.get_running_loop()
         self._intake = [
             loop.create_task(self._take_new(), name="skirmish-intake"),
