@@ -98,14 +98,20 @@ class MatchHost:
         match = self.matches.get(match_id)
         if match is None:
             return None
-        if viewer is not None and viewer in match.seats:
+        if viewer is None:
+            match.spectator_join()
+        elif viewer in match.seats:
             match.connect(viewer)
         return match.snapshot(viewer)
 
     def leave(self, match_id: str, viewer: Viewer) -> None:
-        """A player's socket went away: its grace period starts."""
+        """A player's socket went away (its grace period starts), or a spectator (None) stopped watching."""
         match = self.matches.get(match_id)
-        if match is not None and viewer is not None and viewer in match.seats:
+        if match is None:
+            return
+        if viewer is None:
+            match.spectator_leave()
+        elif viewer in match.seats:
             match.disconnect(viewer)
 
     def cancel(self, match_id: str) -> None:

@@ -10,7 +10,8 @@ Rules kept here (each one tested):
   inputs of a seat are applied per tick; a queue longer than INPUT_QUEUE drops its oldest input.
 - Every frame carries, per seat, the last input seq processed (`acks`), so clients can predict
   and reconcile.
-- The document a viewer sees is {"acks", "seats", "game"}. Each tick produces, per audience,
+- The document a viewer sees is {"acks", "seats", "spectators", "game"} (`spectators`: how many
+  watch; they never hold seats). Each tick produces, per audience,
   a delta against the previous tick's document of that audience (`base` = the previous tick).
   A client whose tick is not `base` asks for a full snapshot (resync). One document per audience:
   all seats share one when the game has no hidden information, else each seat has its own and
@@ -104,8 +105,12 @@ class Match:
         seed: int,
         tick_rate: int | None = None,
         grace_seconds: float | None = None,
+        spectator_delay: float = 0.0,
     ) -> None:
         self.match_id = match_id
+        #: Seconds the host holds back the spectators' frames (carried here so checkpoints keep it).
+        self.spectator_delay = spectator_delay
+        self.spectators = 0
         self.game = game
         self.options = dict(options)
         self.seed = seed
@@ -157,6 +162,14 @@ class Match:
         if s.status == "connected":
             s.status = "away"
             s.away_since = self.tick
+
+    def spectator_join(self) -> None:
+        """One more spectator watches (shown in the next frame's `spectators`)."""
+        self.spectators += 1
+
+    def spectator_leave(self) -> None:
+        """A spectator stopped watching."""
+        self.spectators = max(0, self.spectators - 1)
 
     def end(self, reason: str) -> None:
         """End the match at the next tick with no winner (e.g. a staff decision)."""
@@ -243,6 +256,7 @@ class Match:
         envelope = {
             "acks": {str(seat): s.ack for seat, s in self.seats.items()},
             "seats": {str(seat): s.status for seat, s in self.seats.items()},
+            "spectators": getattr(self, "spectators", 0),  # (checkpoints from before the count have none)
         }
         docs: dict[Audience, Data] = {}
         for audience in self.audiences():

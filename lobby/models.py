@@ -27,6 +27,9 @@ class Lobby(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN, db_index=True)
     current_match = models.ForeignKey("Match", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     kicked = models.JSONField(default=list, blank=True, help_text="ids of users the host kicked; they may not rejoin")
+    spectator_delay = models.PositiveSmallIntegerField(
+        default=0, help_text="seconds (0-30) spectators see the match behind the players"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -78,6 +81,8 @@ class Match(models.Model):
     reason = models.CharField(max_length=32, blank=True)
     input_log = models.JSONField(default=list, blank=True)
     final_hash = models.CharField(max_length=32, blank=True)
+    spectator_delay = models.PositiveSmallIntegerField(default=0, help_text="seconds spectators are held back")
+    spectators = models.PositiveIntegerField(default=0, help_text="how many watch now (the engine updates it)")
 
     class Meta:
         ordering = ["-started_at"]

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, F, Q, QuerySet
+from django.utils import timezone
 
 from lobby.models import Lobby, Match, MatchParticipant, Membership, QueueEntry, Rating
 
@@ -31,6 +32,7 @@ def lobby_info(*, lobby: Lobby) -> dict[str, Any]:
         "private": lobby.is_private,
         "code": lobby.code,
         "options": lobby.options,
+        "spectator_delay": lobby.spectator_delay,
         "status": lobby.status,
         "members": [
             {
@@ -203,6 +205,90 @@ def match_players(*, match: Match) -> list[dict[str, Any]]:
         {"seat": p.seat, "user": {"id": p.user_id, "name": p.user.get_username()}}
         for p in match.participants.select_related("user").order_by("seat")
     ]
+
+
+def _live_matches(*, game: str | None = None) -> QuerySet[Match]:
+    query = Match.objects.filter(status=Match.Status.RUNNING, is_private=False).prefetch_related("participants__user")
+    if game:
+        query = query.filter(game=game)
+    return query.order_by("-started_at", "-id")
+
+
+def live_match_rows(matches: list[Match]) -> list[dict[str, Any]]:
+    """Live-list rows (LiveMatch) of running matches: players with their ratings, elapsed time, spectators."""
+    user_ids = {p.user_id for m in matches for p in m.participants.all()}
+    games = {m.game for m in matches}
+    ratings = {
+        (r.user_id, r.game): r.rating
+        for r in Rating.objects.filter(user_id__in=user_ids, game__in=games).only("user_id", "game", "rating")
+    }
+    now = timezone.now()
+    return [
+        {
+            "match_id": str(m.pk),
+            "game": m.game,
+            "mode": m.mode,
+            "players": [
+                {
+                    "seat": p.seat,
+                    "user": {"id": p.user_id, "name": p.user.get_username()},
+                    "rating": ratings.get((p.user_id, m.game)),
+                }
+                for p in m.participants.all()
+            ],
+            "started_at": m.started_at.timestamp() * 1000,
+            "elapsed_seconds": round(max(0.0, (now - m.started_at).total_seconds()), 1),
+            "spectators": m.spectators,
+            "spectator_delay": m.spectator_delay,
+        }
+        for m in matches
+    ]
+
+
+def live_matches(*, game: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+    """The public matches in progress, newest first, as live-list rows."""
+    return live_match_rows(list(_live_matches(game=game)[:limit]))
+
+
+def live_match(*, match_id: str) -> dict[str, Any] | None:
+    """One match's live-list row; None when it is private, finished or missing."""
+    match = _live_matches().filter(pk=match_id).first()
+    return live_match_rows([match])[0] if match else None
+
+
+def replay_source(*, match_id: str, viewer_id: int | None) -> dict[str, Any] | None:
+    """What a replay needs of a finished match the viewer may see; None if there is none."""
+    try:
+        uuid.UUID(str(match_id))
+    except ValueError:
+        return None
+    match = (
+        _visible_matches(viewer_id=viewer_id)
+        .filter(pk=match_id, status__in=[Match.Status.FINISHED, Match.Status.ABORTED])
+        .exclude(final_hash="")
+        .prefetch_related("participants__user")
+        .first()
+    )
+    if match is None:
+        return None
+    participants = list(match.participants.all())
+    return {
+        "match_id": str(match.pk),
+        "game": match.game,
+        "options": match.options,
+        "seed": match.seed,
+        "tick_rate": match.tick_rate,
+        "ticks": match.ticks,
+        "input_log": match.input_log,
+        "final_hash": match.final_hash,
+        "players": [{"seat": p.seat, "user": {"id": p.user_id, "name": p.user.get_username()}} for p in participants],
+        "outcome": {
+            "placements": {str(p.seat): p.placement for p in participants if p.placement is not None},
+            "scores": {str(p.seat): p.score for p in participants if p.score is not None},
+            "reason": match.reason,
+            "winners": sorted(p.seat for p in participants if p.placement == 1),
+        },
+    }
 
 
 def queued_games() -> list[str]:

@@ -49,6 +49,7 @@ class MatchSpec:
     seed: int
     tick_rate: int
     players: list[dict[str, Any]]  # [{"seat", "user_id", "name"}]
+    spectator_delay: int = 0  # seconds the spectators' frames are held back
 
     def as_message(self) -> dict[str, Any]:
         """The spec as plain data (for the channel layer)."""
@@ -60,6 +61,7 @@ class MatchSpec:
             "seed": self.seed,
             "tick_rate": self.tick_rate,
             "players": self.players,
+            "spectator_delay": self.spectator_delay,
         }
 
 
@@ -110,6 +112,16 @@ def _clean_options(game: str, options: Mapping[str, Any] | None) -> dict[str, An
         raise LobbyError(errors.BAD_OPTIONS, str(exc)) from None
 
 
+#: The longest spectator delay a lobby may ask for, in seconds.
+MAX_SPECTATOR_DELAY = 30
+
+
+def _check_delay(delay: int) -> int:
+    if not 0 <= delay <= MAX_SPECTATOR_DELAY:
+        raise LobbyError(errors.BAD_OPTIONS, f"spectator_delay must be 0 to {MAX_SPECTATOR_DELAY} seconds")
+    return delay
+
+
 def _check_seats(game: str, seats: int) -> None:
     rules = GAMES[game]
     if not rules.min_players <= seats <= rules.max_players:
@@ -129,6 +141,7 @@ def _match_create(
         seed=secrets.randbits(62),
         tick_rate=tick_rate or rules.tick_rate,
         is_private=lobby.is_private if lobby else False,
+        spectator_delay=lobby.spectator_delay if lobby else 0,
     )
     MatchParticipant.objects.bulk_create(
         MatchParticipant(match=match, user=user, seat=seat) for seat, user in enumerate(users)
@@ -141,6 +154,7 @@ def _match_create(
         seed=match.seed,
         tick_rate=match.tick_rate,
         players=[{"seat": seat, "user_id": u.pk, "name": u.get_username()} for seat, u in enumerate(users)],
+        spectator_delay=match.spectator_delay,
     )
 
 
@@ -156,21 +170,30 @@ def lobby_create(
     max_players: int | None = None,
     private: bool = False,
     options: Mapping[str, Any] | None = None,
+    spectator_delay: int = 0,
 ) -> Lobby:
-    """Create a lobby with `host` as its first member."""
+    """Create a lobby with `host` as its first member; spectators see its matches `spectator_delay` s late."""
     rules = GAMES.get(game)
     if rules is None:
         raise LobbyError(errors.UNKNOWN_GAME, f"no game called {game!r}")
     seats = rules.max_players if max_players is None else max_players
     _check_seats(game, seats)
     clean = _clean_options(game, options)
+    _check_delay(spectator_delay)
     _ensure_free(host)
     for _ in range(10):
         code = _new_code()
         if not Lobby.objects.filter(code=code).exists():
             break
     lobby = Lobby.objects.create(
-        name=name, game=game, host=host, max_players=seats, is_private=private, code=code, options=clean
+        name=name,
+        game=game,
+        host=host,
+        max_players=seats,
+        is_private=private,
+        code=code,
+        options=clean,
+        spectator_delay=spectator_delay,
     )
     try:
         with transaction.atomic():
@@ -249,9 +272,13 @@ def lobby_host_transfer(*, host: AbstractBaseUser, user_id: int) -> Lobby:
 
 @transaction.atomic
 def lobby_options_set(
-    *, host: AbstractBaseUser, options: Mapping[str, Any] | None = None, max_players: int | None = None
+    *,
+    host: AbstractBaseUser,
+    options: Mapping[str, Any] | None = None,
+    max_players: int | None = None,
+    spectator_delay: int | None = None,
 ) -> Lobby:
-    """Host only, between matches: change the game options (and seat count); readiness resets."""
+    """Host only, between matches: change the game options (seat count, spectator delay); readiness resets."""
     lobby = _hosted_lobby(host)
     if lobby.status != Lobby.Status.OPEN:
         raise LobbyError(errors.LOBBY_CLOSED, "options cannot change during a match")
@@ -262,6 +289,8 @@ def lobby_options_set(
         if max_players < lobby.memberships.count():
             raise LobbyError(errors.BAD_OPTIONS, "more players are seated than that")
         lobby.max_players = max_players
+    if spectator_delay is not None:
+        lobby.spectator_delay = _check_delay(spectator_delay)
     lobby.save()
     lobby.memberships.update(ready=False)
     return lobby
@@ -353,6 +382,14 @@ def queue_match(*, game: str, now: datetime | None = None, policy: Policy = DEFA
         QueueEntry.objects.filter(pk__in=[e.pk for e in chosen]).delete()
         specs.append(_match_create(game=game, options=rules.options({}), users=[e.user for e in chosen], lobby=None))
     return specs
+
+
+# ---- spectators ------------------------------------------------------------------------------
+
+
+def match_spectators_set(*, match_id: str, count: int) -> bool:
+    """Note how many watch a running match (the engine reports it); False if it is not running."""
+    return bool(Match.objects.filter(pk=match_id, status=Match.Status.RUNNING).update(spectators=max(0, count)))
 
 
 # ---- results and ratings ----------------------------------------------------------------------

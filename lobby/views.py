@@ -89,6 +89,16 @@ def match_detail(request: HttpRequest, match_id: str) -> JsonResponse:
 
 
 @require_GET
+def live_matches(request: HttpRequest) -> JsonResponse:
+    """GET /api/matches/live?game= : public matches in progress with players, ratings, elapsed time, spectators."""
+    try:
+        body = selectors.live_matches(game=_game_param(request))
+    except BadQuery as exc:
+        return _error(400, errors.INVALID, str(exc))
+    return JsonResponse({"results": body})
+
+
+@require_GET
 def leaderboard(request: HttpRequest, game: str) -> JsonResponse:
     """GET /api/leaderboards/<game>?page=&page_size= : ratings, best first."""
     if game not in GAMES:

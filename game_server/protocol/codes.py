@@ -43,6 +43,10 @@ class ErrorCode(StrEnum):
     SPECTATING = "match/spectating"  # spectators cannot send inputs
     MATCH_PRIVATE = "match/private"  # a private match: spectate with its lobby's join code
     SEATED = "match/seated"  # you play in a match: you cannot spectate (this one or another)
+    # replays
+    REPLAY_NOT_FOUND = "replay/not_found"  # no finished match with that id that you may watch
+    NOT_REPLAYING = "replay/not_replaying"  # you are not watching a replay
+    REPLAY_MISMATCH = "replay/mismatch"  # re-simulating the stored inputs did not reproduce the stored result
     # inputs (from the engine and the shipped games)
     NOT_SEATED = "input/not_seated"  # the sender has no seat in the match
     SEAT_DROPPED = "input/seat_dropped"  # the grace period ran out; the seat is gone

@@ -62,9 +62,10 @@ failed. An `error` means nothing of the request was applied.
 ## Match frames
 
 - On entering a match (start, reconnect) a player gets `match.started`, then a full `snapshot`.
-  The document is `{{"acks", "seats", "game"}}`: `acks` maps each seat to the last input `seq` the
-  server processed (for prediction and reconciliation), `seats` to `connected`, `away` (within
-  the grace period) or `dropped`, and `game` is the game's view for this viewer.
+  The document is `{{"acks", "seats", "spectators", "game"}}`: `acks` maps each seat to the last
+  input `seq` the server processed (for prediction and reconciliation), `seats` to `connected`,
+  `away` (within the grace period) or `dropped`, `spectators` is how many watch (never players),
+  and `game` is the game's view for this viewer.
 - Every tick after that brings a `delta` from tick `base` to tick `tick`:
   `{{"set": {{key: value}}, "del": [key], "sub": {{key: delta}}}}`, empty parts left out; lists are
   replaced whole. Apply a delta only when your document is at `base`; ignore deltas with `tick`
@@ -74,6 +75,11 @@ failed. An `error` means nothing of the request was applied.
   of more than 1024, or a full input queue (8) gives an `error` with that `seq`; the game's own
   refusals (`input/not_your_turn`, ...) arrive the same way after the tick.
 - `match.ended` follows the last frame once the result is saved.
+- Spectators (`match.spectate`) get the same frames of the spectators' view, held back by the
+  lobby's `spectator_delay` seconds (their first snapshot too), and their `match.ended` after the
+  last delayed frame. A replay (`match.replay`) is the same stream re-simulated from the stored
+  inputs; its `match.ended` carries the verified `state_hash`, or an `error` `replay/mismatch`
+  comes instead. See docs/spectating.md.
 """
 
 

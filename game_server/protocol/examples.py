@@ -30,6 +30,17 @@ _summary = m.LobbySummary(
     id=7, name="Friday night", game="connect_four", host="alice", players=1, max_players=2, status="open"
 )
 
+_live = m.LiveMatch(
+    match_id="7c1e4f0a-3b2d-4c5e-8f9a-0b1c2d3e4f5a",
+    game="arena",
+    mode="lobby",
+    players=[m.LivePlayer(seat=0, user=_alice, rating=21.4), m.LivePlayer(seat=1, user=_bob, rating=None)],
+    started_at=1732470000000.0,
+    elapsed_seconds=42.5,
+    spectators=3,
+    spectator_delay=10,
+)
+
 CLIENT_EXAMPLES: list[BaseModel] = [
     m.Ping(type="ping", rid=1, t=1732470000000.0),
     m.LobbyListSubscribe(type="lobby.list.subscribe", rid=2, game="connect_four", free_only=True),
@@ -44,13 +55,17 @@ CLIENT_EXAMPLES: list[BaseModel] = [
     m.LobbyStart(type="lobby.start", rid=9),
     m.LobbyKick(type="lobby.kick", rid=12, user_id=2),
     m.LobbyHost(type="lobby.host", rid=13, user_id=2),
-    m.LobbyOptions(type="lobby.options", rid=14, options={"turn_seconds": 20}, max_players=2),
+    m.LobbyOptions(type="lobby.options", rid=14, options={"turn_seconds": 20}, max_players=2, spectator_delay=10),
     m.QueueJoin(type="queue.join", rid=15, game="arena"),
     m.QueueLeave(type="queue.leave", rid=16),
     m.MatchInput(type="match.input", rid=10, seq=12, data={"col": 3}),
     m.MatchResync(type="match.resync", rid=11),
     m.MatchSpectate(type="match.spectate", rid=12, match_id="7c1e4f0a-3b2d-4c5e-8f9a-0b1c2d3e4f5a"),
     m.MatchUnspectate(type="match.unspectate", rid=13),
+    m.MatchListSubscribe(type="match.list.subscribe", rid=17, game="arena"),
+    m.MatchListUnsubscribe(type="match.list.unsubscribe", rid=18),
+    m.MatchReplay(type="match.replay", rid=19, match_id="7c1e4f0a-3b2d-4c5e-8f9a-0b1c2d3e4f5a", speed=2.0),
+    m.MatchReplayControl(type="match.replay.control", rid=20, paused=True),
 ]
 
 SERVER_EXAMPLES: list[BaseModel] = [
@@ -71,12 +86,16 @@ SERVER_EXAMPLES: list[BaseModel] = [
         players=[m.SeatInfo(seat=0, user=_alice), m.SeatInfo(seat=1, user=_bob)],
         tick_rate=10,
     ),
+    m.MatchList(rid=17, matches=[_live]),
+    m.MatchListUpdate(op="upsert", match_id=_live.match_id, match=_live),
+    m.ReplayState(match_id="7c1e4f0a-3b2d-4c5e-8f9a-0b1c2d3e4f5a", tick=120, ticks=1200, speed=2.0, paused=False),
     m.Snapshot(
         tick=40,
         t=1732470004000.0,
         doc={
             "acks": {"0": 2, "1": 1},
             "seats": {"0": "connected", "1": "connected"},
+            "spectators": 3,
             "game": {"board": [[0], [1], [0], [], [], [], []], "turn": 1, "turn_left": 27.5},
         },
     ),
@@ -92,6 +111,7 @@ SERVER_EXAMPLES: list[BaseModel] = [
         outcome=m.OutcomeInfo(
             placements={"0": 1, "1": 2}, scores={"0": 1.0, "1": 0.0}, reason="four_in_a_row", winners=[0]
         ),
+        state_hash="9f2c4e1a7b3d5c60",
     ),
 ]
 

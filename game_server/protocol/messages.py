@@ -50,6 +50,20 @@ ChatText = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_CHAT), AfterValidator(plain_text)
 ]
 Code = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{6}$")]
+#: Seconds (0-30) spectators see a lobby's matches behind the players.
+SpectatorDelay = Annotated[int, Field(ge=0, le=30)]
+#: Replay speeds.
+SPEEDS = (0.5, 1.0, 2.0, 4.0)
+
+
+def replay_speed(value: float) -> float:
+    """One of SPEEDS."""
+    if value not in SPEEDS:
+        raise ValueError("speed must be 0.5, 1, 2 or 4")
+    return float(value)
+
+
+Speed = Annotated[float, AfterValidator(replay_speed)]
 
 
 class ClientModel(BaseModel):
@@ -91,6 +105,7 @@ class LobbyCreate(ClientModel):
     max_players: Annotated[int, Field(ge=1, le=64)] | None = None
     private: StrictBool = False
     options: Options = Field(default_factory=dict)
+    spectator_delay: SpectatorDelay = 0
 
 
 class LobbyJoin(ClientModel):
@@ -142,11 +157,12 @@ class LobbyHost(ClientModel):
 
 
 class LobbyOptions(ClientModel):
-    """Host only, between matches: change the game options (and seat count); readiness resets."""
+    """Host only, between matches: change the game options (seat count, spectator delay); readiness resets."""
 
     type: Literal["lobby.options"]
     options: Options | None = None
     max_players: Annotated[int, Field(ge=1, le=64)] | None = None
+    spectator_delay: SpectatorDelay | None = None
 
 
 class QueueJoin(ClientModel):
@@ -188,9 +204,38 @@ class MatchSpectate(ClientModel):
 
 
 class MatchUnspectate(ClientModel):
-    """Stop watching the match you spectate."""
+    """Stop watching the match you spectate (or replay)."""
 
     type: Literal["match.unspectate"]
+
+
+class MatchListSubscribe(ClientModel):
+    """Receive the public matches in progress now (`match.list`) and every change after (`match.list.update`)."""
+
+    type: Literal["match.list.subscribe"]
+    game: Annotated[str, StringConstraints(max_length=MAX_GAME)] | None = None
+
+
+class MatchListUnsubscribe(ClientModel):
+    """Stop receiving live match list updates."""
+
+    type: Literal["match.list.unsubscribe"]
+
+
+class MatchReplay(ClientModel):
+    """Watch a finished match again (public, or one you played) at 0.5, 1, 2 or 4 times its speed."""
+
+    type: Literal["match.replay"]
+    match_id: MatchId
+    speed: Speed = 1.0
+
+
+class MatchReplayControl(ClientModel):
+    """Change the speed of, pause or resume (`paused`) the replay you watch."""
+
+    type: Literal["match.replay.control"]
+    speed: Speed | None = None
+    paused: StrictBool | None = None
 
 
 ClientMessage = Annotated[
@@ -211,7 +256,11 @@ ClientMessage = Annotated[
     | MatchInput
     | MatchResync
     | MatchSpectate
-    | MatchUnspectate,
+    | MatchUnspectate
+    | MatchListSubscribe
+    | MatchListUnsubscribe
+    | MatchReplay
+    | MatchReplayControl,
     Field(discriminator="type"),
 ]
 
@@ -280,6 +329,7 @@ class LobbyInfo(ServerModel):
     private: bool
     code: str | None = None  # only for members
     options: dict[str, Any]
+    spectator_delay: int = 0
     status: str
     members: list[Member]
     match_id: str | None = None
@@ -351,7 +401,9 @@ class SeatInfo(ServerModel):
 
 
 class MatchStarted(ServerModel):
-    """You are in a match: your seat (None when spectating), the players, the tick rate."""
+    """You are in a match: your seat (None when spectating), the players, the tick rate.
+
+    `spectator_delay`: seconds a spectator's frames lag the players'; `replay`: this is a replay."""
 
     type: Literal["match.started"] = "match.started"
     match_id: str
@@ -359,6 +411,53 @@ class MatchStarted(ServerModel):
     seat: int | None
     players: list[SeatInfo]
     tick_rate: int
+    spectator_delay: int = 0
+    replay: bool = False
+
+
+class LivePlayer(ServerModel):
+    seat: int
+    user: UserInfo
+    rating: float | None  # the displayed rating in this game (None: never rated)
+
+
+class LiveMatch(ServerModel):
+    match_id: str
+    game: str
+    mode: str
+    players: list[LivePlayer]
+    started_at: float  # ms since the epoch
+    elapsed_seconds: float  # when this row was made; add the time since
+    spectators: int
+    spectator_delay: int
+
+
+class MatchList(ServerModel):
+    """The public matches in progress (answer to `match.list.subscribe`)."""
+
+    type: Literal["match.list"] = "match.list"
+    rid: int | None = None
+    matches: list[LiveMatch]
+
+
+class MatchListUpdate(ServerModel):
+    """A match started or changed (`upsert`: its spectator count) or ended (`remove`: `match` is None)."""
+
+    type: Literal["match.list.update"] = "match.list.update"
+    op: Literal["upsert", "remove"]
+    match_id: str
+    match: LiveMatch | None = None
+
+
+class ReplayState(ServerModel):
+    """Where the replay you watch is: tick of `ticks`, speed, paused (sent on start and on each change)."""
+
+    type: Literal["match.replay.state"] = "match.replay.state"
+    match_id: str
+    tick: int
+    ticks: int
+    speed: float
+    paused: bool
 
 
 class Snapshot(ServerModel):
@@ -394,6 +493,7 @@ class MatchEndedMessage(ServerModel):
     match_id: str
     tick: int
     outcome: OutcomeInfo
+    state_hash: str | None = None  # of the final game state (a replay's is verified against the stored one)
 
 
 ServerMessage = Annotated[
@@ -408,6 +508,9 @@ ServerMessage = Annotated[
     | LobbyListUpdate
     | QueueState
     | MatchStarted
+    | MatchList
+    | MatchListUpdate
+    | ReplayState
     | Snapshot
     | Delta
     | MatchEndedMessage,
