@@ -1,0 +1,95 @@
+"""The load generator: frame parsing across TCP reads, and a whole run against the floor server."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import msgpack
+import pytest
+
+from clients.loadtest.runner import Config, run
+from clients.loadtest.targets import _peek_tick
+from clients.loadtest.wire import WsClient
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+async def test_frames_split_across_reads_arrive_whole_and_pings_are_answered() -> None:
+    got: list[bytes] = []
+    client = WsClient(lambda buf, start, end, op, now: got.append(bytes(buf[start:end])))
+    client.request("127.0.0.1", 1, "/", {})
+    written: list[bytes] = []
+
+    class Transport:
+        def write(self, data: bytes) -> None:
+            written.append(data)
+
+        def is_closing(self) -> bool:
+            return False
+
+    client.transport = Transport()  # type: ignore[assignment]
+    from websockets.utils import accept_key
+
+    client.data_received(f"HTTP/1.1 101 OK\r\nSec-WebSocket-Accept: {accept_key(client._key)}\r\n\r\n".encode())
+    big = b"x" * 300
+    stream = b"\x82\x03abc" + b"\x89\x02hi" + b"\x82\x7e\x01\x2c" + big + b"\x02\x02de" + b"\x80\x01f"
+    for i in range(0, len(stream), 7):
+        client.data_received(stream[i : i + 7])
+    assert got == [b"abc", big, b"def"]
+    assert written == [b"\x8a\x82\x00\x00\x00\x00hi"]  # the pong, masked with the zero key
+    assert client.bytes_in == len(stream)
+
+
+def test_the_tick_is_read_in_place_from_skirmish_frames() -> None:
+    for tick in (5, 200, 70_000, 2**31):
+        frame = msgpack.packb({"type": "delta", "tick": tick, "base": tick - 1, "t": 1.5, "delta": {}})
+        assert _peek_tick(b"xx" + frame, 2) == tick
+    assert _peek_tick(msgpack.packb({"type": "ok", "rid": 1}), 0) is None
+
+
+@pytest.fixture
+def floor_url():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "bench.peers.websockets_floor", str(port), "20"], cwd=ROOT)
+    deadline = time.time() + 15
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    yield f"http://127.0.0.1:{port}"
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def test_a_run_against_the_floor_counts_every_frame(floor_url: str, tmp_path: Path) -> None:
+    cfg = Config(
+        target="websockets",
+        url=floor_url,
+        matches=3,
+        players=4,
+        spectators=2,
+        rate=20,
+        duration=1.5,
+        warmup=0.5,
+        ramp=200,
+        procs=2,
+        sample=0.5,
+        tokens=None,
+        prefix="t",
+        setup_timeout=10,
+    )
+    summary = run(cfg, str(tmp_path / "run.json"), quiet=True)
+    assert summary["clients_measured"] == 18 and not summary["connect_failures"]
+    assert summary["frames_expected"] >= 18 * 25  # about 30 ticks in 1.5 s at 20 Hz, per client
+    assert summary["loss"] < 0.01
+    assert summary["latency_ms"]["samples"] > 0 and summary["latency_ms"]["p50"] < 1000
+    assert summary["bytes_per_client_per_s"] > 20 * 50  # 20 frames of ~100 bytes per second
+    assert (tmp_path / "run.json").exists()
