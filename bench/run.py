@@ -152,8 +152,9 @@ def seed_template(clients: int) -> Path:
     have = 0
     if tokens.exists():
         have = len(next(iter(json.loads(tokens.read_text()).values()), {}))
+    # Always: new migrations land while the template is kept between runs.
+    subprocess.run([PY, "manage.py", "migrate", "--noinput"], cwd=ROOT, env=env, check=True, capture_output=True)
     if have < clients:
-        subprocess.run([PY, "manage.py", "migrate", "--noinput"], cwd=ROOT, env=env, check=True, capture_output=True)
         subprocess.run(
             [PY, "-m", "bench.users", "--count", str(clients), "--prefix", PREFIX, "--url", "TEMPLATE"]
             + ["--out", str(tokens)],
