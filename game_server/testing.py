@@ -310,9 +310,10 @@ class MatchKit:
         raise AssertionError(f"still not true after {max_ticks} ticks (tick {self.tick})")
 
     async def play_out(self, *, max_ticks: int = MAX_TICKS) -> MatchEnded:
-        """Run ticks until the match ends; returns how it ended."""
+        """Run ticks until the match ends, then read every client's frames; returns how it ended."""
         await self.run_until(lambda: self.finished, max_ticks=max_ticks)
         self._raise_crash()
+        await self.read_all()
         assert self.ended is not None
         return self.ended
 
