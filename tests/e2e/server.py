@@ -37,11 +37,14 @@ def test_database_url() -> str:
 class DaphneServer:
     """daphne -b 127.0.0.1 -p <free port> game_server.asgi:application, as a subprocess."""
 
-    def __init__(self, *, database_url: str, log_path: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, *, database_url: str, log_path: Path, env: dict[str, str] | None = None, args: list[str] | None = None
+    ) -> None:
         self.port = free_port()
         self.database_url = database_url
         self.log_path = log_path
         self.extra_env = env or {}
+        self.extra_args = args or []
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -75,6 +78,7 @@ class DaphneServer:
             "65536",
             "--websocket-max-frame-size",
             "65536",
+            *self.extra_args,
             "game_server.asgi:application",
         ]
         self.log = open(self.log_path, "wb")
