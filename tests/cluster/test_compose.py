@@ -69,13 +69,13 @@ def test_the_cluster_tests_run_the_same_commands():
 
 
 def test_the_image_and_the_proxy_config_exist_and_pass_websocket_upgrades():
-    dockerfile = (ROOT / "deploy" / "Dockerfile").read_text()
+    dockerfile = (ROOT / "scripts" / "deploy" / "Dockerfile").read_text()
     for src in re.findall(r"^COPY (\S+)", dockerfile, re.M):
         assert (ROOT / src).exists(), src
-    conf = (ROOT / "deploy" / "nginx.conf").read_text()
+    conf = (ROOT / "scripts" / "deploy" / "nginx.conf").read_text()
     assert "proxy_set_header Upgrade $http_upgrade;" in conf
     assert "proxy_set_header Connection $connection_upgrade;" in conf
     assert "proxy_http_version 1.1;" in conf
     upstreams = set(re.findall(r"server (\w+):8000", conf))
     assert upstreams == {"web1", "web2"}
-    assert "./deploy/nginx.conf:/etc/nginx/nginx.conf:ro" in SERVICES["proxy"]["volumes"]
+    assert "./scripts/deploy/nginx.conf:/etc/nginx/nginx.conf:ro" in SERVICES["proxy"]["volumes"]

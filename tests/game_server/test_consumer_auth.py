@@ -133,3 +133,32 @@ async def test_lobby_rule_errors_echo_the_request_id(open_socket):
     await sock.send({"type": "match.input", "rid": 10, "seq": 1, "data": {"col": 1}})
     error = await sock.expect("error")
     assert (error["rid"], error["code"]) == (10, "match/not_in_match")
+
+
+async def test_session_of_a_deactivated_or_deleted_user_is_refused(open_socket):
+    from channels.db import database_sync_to_async
+
+    gone, idle = await make_user("gone"), await make_user("idle")
+    gone_cookie, idle_cookie = await session_cookie(gone), await session_cookie(idle)
+    await database_sync_to_async(gone.delete)()
+    idle.is_active = False
+    await database_sync_to_async(idle.save)()
+    for cookie in (gone_cookie, idle_cookie):
+        sock, (accepted, _) = await open_socket(cookie=cookie)
+        assert accepted
+        assert await sock.closed_with() == CloseCode.WS_4001_UNAUTHENTICATED
+
+
+async def test_expired_token_is_refused_on_the_socket(open_socket):
+    from datetime import timedelta
+
+    from channels.db import database_sync_to_async
+    from django.utils import timezone
+
+    from game_server.models import ApiToken
+
+    user = await make_user("late")
+    token = await make_token(user)
+    await database_sync_to_async(ApiToken.objects.update)(expires_at=timezone.now() - timedelta(seconds=1))
+    sock, _ = await open_socket(token=token)
+    assert await sock.closed_with() == CloseCode.WS_4001_UNAUTHENTICATED
