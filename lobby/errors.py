@@ -21,6 +21,7 @@ MEMBER_NOT_FOUND = "lobby/member_not_found"
 ALREADY_QUEUED = "queue/already_in"
 NOT_QUEUED = "queue/not_in"
 MATCH_NOT_FOUND = "match/not_found"
+NO_REMATCH = "lobby/no_rematch"
 
 #: Every code a lobby service may raise.
 CODES = frozenset(
@@ -40,6 +41,7 @@ CODES = frozenset(
         ALREADY_QUEUED,
         NOT_QUEUED,
         MATCH_NOT_FOUND,
+        NO_REMATCH,
     }
 )
 

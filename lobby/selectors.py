@@ -43,6 +43,25 @@ def lobby_info(*, lobby: Lobby) -> dict[str, Any]:
             for m in members
         ],
         "match_id": str(match_id) if match_id else None,
+        "rematch": rematch_offer(lobby=lobby),
+    }
+
+
+def rematch_offer(*, lobby: Lobby) -> dict[str, Any] | None:
+    """After a lobby's match ended: {"match_id", "players", "accepted"} (user ids still in the lobby), else None."""
+    if lobby.status != Lobby.Status.OPEN or lobby.current_match_id is None:
+        return None
+    last = Match.objects.filter(pk=lobby.current_match_id).exclude(status=Match.Status.RUNNING).first()
+    if last is None:
+        return None
+    played = set(last.participants.values_list("user_id", flat=True))
+    members = [m for m in lobby.memberships.order_by("joined_at", "id") if m.user_id in played]
+    if not members:
+        return None
+    return {
+        "match_id": str(last.pk),
+        "players": [m.user_id for m in members],
+        "accepted": [m.user_id for m in members if m.ready],
     }
 
 

@@ -328,6 +328,51 @@ def lobby_start(*, user: AbstractBaseUser, tick_rate: int | None = None) -> Matc
     return spec
 
 
+@dataclass(frozen=True, slots=True)
+class Rematch:
+    """What answering a rematch offer did: the lobby, the new match if it started, whether you left."""
+
+    lobby: Lobby
+    spec: MatchSpec | None
+    left: bool
+
+
+@transaction.atomic
+def lobby_rematch(*, user: AbstractBaseUser, accept: bool = True) -> Rematch:
+    """After a match, its player accepts playing again (ready) or declines (leaves the lobby).
+
+    Once every member is ready, a new match of the last match's game, options and tick rate starts
+    in the same lobby (its players in their previous seat order, then newcomers); it is a new match
+    with its own record and rating changes.
+    """
+    lobby = _locked_lobby_of(user)
+    last = Match.objects.filter(pk=lobby.current_match_id).exclude(status=Match.Status.RUNNING).first()
+    if lobby.status != Lobby.Status.OPEN or last is None:
+        raise LobbyError(errors.NO_REMATCH, "there is no finished match to play again")
+    seats = dict(last.participants.values_list("user_id", "seat"))
+    if user.pk not in seats:
+        raise LobbyError(errors.NO_REMATCH, "only the players of the last match can answer its rematch offer")
+    if accept:
+        Membership.objects.filter(lobby=lobby, user=user).update(ready=True)
+    else:
+        lobby = lobby_leave(user=user)
+    members = list(lobby.memberships.select_related("user").order_by("joined_at", "id"))
+    if (
+        lobby.status != Lobby.Status.OPEN
+        or len(members) < GAMES[last.game].min_players
+        or not all(m.ready for m in members)
+    ):
+        return Rematch(lobby=lobby, spec=None, left=not accept)
+    members.sort(key=lambda m: seats.get(m.user_id, len(seats)))  # stable: newcomers keep joining order
+    spec = _match_create(
+        game=last.game, options=last.options, users=[m.user for m in members], lobby=lobby, tick_rate=last.tick_rate
+    )
+    lobby.status = Lobby.Status.IN_MATCH
+    lobby.current_match_id = spec.match_id
+    lobby.save()
+    return Rematch(lobby=lobby, spec=spec, left=not accept)
+
+
 # ---- quick play -----------------------------------------------------------------------------
 
 

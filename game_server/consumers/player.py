@@ -73,6 +73,7 @@ class PlayerConsumer(ProtocolConsumer):
         "lobby.options": "on_lobby_options",
         "queue.join": "on_queue_join",
         "queue.leave": "on_queue_leave",
+        "lobby.rematch": "on_lobby_rematch",
         "match.input": "on_match_input",
         "match.resync": "on_match_resync",
         "match.spectate": "on_match_spectate",
@@ -206,6 +207,24 @@ class PlayerConsumer(ProtocolConsumer):
         lobby = await database_sync_to_async(services.lobby_options_set)(
             host=self.user, options=msg.options, max_players=msg.max_players
         )
+    async def on_lobby_rematch(self, msg: p.LobbyRematch) -> None:
+        result = await database_sync_to_async(services.lobby_rematch)(user=self.user, accept=msg.accept)
+        if result.left:
+            await self.leave_lobby(result.lobby.pk, "declined")
+        await self.send_message(p.Ok(rid=msg.rid, data={"match_id": result.spec.match_id} if result.spec else {}))
+        if result.spec is not None:
+            await self.announce_lobby_match(result.spec)
+        else:
+            await lobby_broadcast(self.channel_layer, result.lobby.pk)
+
+    async def announce_lobby_match(self, spec: services.MatchSpec) -> None:
+        """Start a lobby's match on the engine and seat its members' sockets (they get match.started)."""
+        await self.channel_layer.send(ENGINE_CHANNEL, {"type": "engine.start", "spec": spec.as_message()})
+        players = [{"seat": pl["seat"], "user": {"id": pl["user_id"], "name": pl["name"]}} for pl in spec.players]
+        seats = {"match_id": spec.match_id, "game": spec.game, "tick_rate": spec.tick_rate, "players": players}
+        await self.channel_layer.group_send(lobby_group(spec.lobby_id), {"type": "lobby.match", "match": seats})
+        await lobby_broadcast(self.channel_layer, spec.lobby_id)
+
         await self.send_message(p.Ok(rid=msg.rid, data={"options": lobby.options, "max_players": lobby.max_players}))
         await lobby_broadcast(self.channel_layer, lobby.pk)
 

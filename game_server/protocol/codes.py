@@ -21,6 +21,7 @@ class ErrorCode(StrEnum):
     # auth
     BAD_CREDENTIALS = "auth/bad_credentials"  # wrong username or password
     USERNAME_TAKEN = "auth/username_taken"  # sign-up with a name already in use
+    LOCKED_OUT = "auth/locked_out"  # too many failed sign-ins: wait `retry_after` seconds
     # lobby
     LOBBY_NOT_FOUND = "lobby/not_found"  # no open lobby with that id or code
     LOBBY_FULL = "lobby/full"  # every seat is taken
@@ -33,6 +34,7 @@ class ErrorCode(StrEnum):
     BAD_OPTIONS = "lobby/bad_options"  # the game refused the options
     KICKED = "lobby/kicked"  # the host removed you from this lobby; you may not rejoin it
     MEMBER_NOT_FOUND = "lobby/member_not_found"  # that player is not in your lobby
+    NO_REMATCH = "lobby/no_rematch"  # no finished match of yours in this lobby to play again
     # quick play
     ALREADY_QUEUED = "queue/already_in"  # you are in the quick-play queue; leave it first
     NOT_QUEUED = "queue/not_in"  # you are not in the quick-play queue

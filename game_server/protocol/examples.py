@@ -25,6 +25,7 @@ _lobby = m.LobbyInfo(
     options={"turn_seconds": 30.0},
     status="open",
     members=[m.Member(user=_alice, ready=True, host=True), m.Member(user=_bob, ready=False, host=False)],
+    rematch=m.RematchOffer(match_id="0b6f5c1e-9a7d-4f7e-8a1b-2c3d4e5f6a7b", players=[1, 2], accepted=[1]),
 )
 _summary = m.LobbySummary(
     id=7, name="Friday night", game="connect_four", host="alice", players=1, max_players=2, status="open"
@@ -56,6 +57,7 @@ CLIENT_EXAMPLES: list[BaseModel] = [
     m.LobbyKick(type="lobby.kick", rid=12, user_id=2),
     m.LobbyHost(type="lobby.host", rid=13, user_id=2),
     m.LobbyOptions(type="lobby.options", rid=14, options={"turn_seconds": 20}, max_players=2, spectator_delay=10),
+    m.LobbyRematch(type="lobby.rematch", rid=21, accept=True),
     m.QueueJoin(type="queue.join", rid=15, game="arena"),
     m.QueueLeave(type="queue.leave", rid=16),
     m.MatchInput(type="match.input", rid=10, seq=12, data={"col": 3}),

@@ -165,6 +165,13 @@ class LobbyOptions(ClientModel):
     spectator_delay: SpectatorDelay | None = None
 
 
+class LobbyRematch(ClientModel):
+    """After a match: play again (`accept: true`; once every member has, the same game and options start) or leave."""
+
+    type: Literal["lobby.rematch"]
+    accept: StrictBool = True
+
+
 class QueueJoin(ClientModel):
     """Quick play: wait for a match of `game` against players of similar rating."""
 
@@ -251,6 +258,7 @@ ClientMessage = Annotated[
     | LobbyKick
     | LobbyHost
     | LobbyOptions
+    | LobbyRematch
     | QueueJoin
     | QueueLeave
     | MatchInput
@@ -320,6 +328,14 @@ class Member(ServerModel):
     host: bool
 
 
+class RematchOffer(ServerModel):
+    """The "play again" offer after `match_id` ended: its players still here, and who accepted."""
+
+    match_id: str
+    players: list[int]  # user ids
+    accepted: list[int]  # user ids
+
+
 class LobbyInfo(ServerModel):
     id: int
     name: str
@@ -333,6 +349,7 @@ class LobbyInfo(ServerModel):
     status: str
     members: list[Member]
     match_id: str | None = None
+    rematch: RematchOffer | None = None  # after a match: the "play again" offer
 
 
 class LobbyState(ServerModel):
