@@ -207,6 +207,9 @@ class PlayerConsumer(ProtocolConsumer):
         lobby = await database_sync_to_async(services.lobby_options_set)(
             host=self.user, options=msg.options, max_players=msg.max_players
         )
+        await self.send_message(p.Ok(rid=msg.rid, data={"options": lobby.options, "max_players": lobby.max_players}))
+        await lobby_broadcast(self.channel_layer, lobby.pk)
+
     async def on_lobby_rematch(self, msg: p.LobbyRematch) -> None:
         result = await database_sync_to_async(services.lobby_rematch)(user=self.user, accept=msg.accept)
         if result.left:
@@ -224,9 +227,6 @@ class PlayerConsumer(ProtocolConsumer):
         seats = {"match_id": spec.match_id, "game": spec.game, "tick_rate": spec.tick_rate, "players": players}
         await self.channel_layer.group_send(lobby_group(spec.lobby_id), {"type": "lobby.match", "match": seats})
         await lobby_broadcast(self.channel_layer, spec.lobby_id)
-
-        await self.send_message(p.Ok(rid=msg.rid, data={"options": lobby.options, "max_players": lobby.max_players}))
-        await lobby_broadcast(self.channel_layer, lobby.pk)
 
     async def on_queue_join(self, msg: p.QueueJoin) -> None:
         entry = await database_sync_to_async(services.queue_join)(user=self.user, game=msg.game)
