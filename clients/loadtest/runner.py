@@ -209,6 +209,7 @@ class Worker:
     def result(self, w0: float, w1: float, cpu: float) -> dict[str, Any]:
         """What this process measured: per-client counts, latency samples."""
         out: dict[str, Any] = {"cpu_seconds": cpu, "clients": [], "latencies": [], "undecoded": 0, "errors": 0}
+        out["tick_rates"] = []
         for cs in self.clients.values():
             ref = cs[0]
             in_window = [tick for tick, t in ref.clock if w0 * 1000 <= t <= w1 * 1000]
@@ -218,6 +219,7 @@ class Worker:
                         out["clients"].append({"expected": 0, "received": 0, "bytes": 0, "dead": True})
                 continue
             a, b = min(in_window), max(in_window)
+            out["tick_rates"].append((b - a + 1) / (w1 - w0))
             for c in cs:
                 if c.seat is None and not self.target.spectators_supported:
                     continue
@@ -271,6 +273,7 @@ def summarize(cfg: Config, results: list[dict[str, Any]], connect_failures: list
     """Merge the worker results into the run's figures."""
     clients = [c for r in results for c in r["clients"]]
     lats = [x for r in results for x in r["latencies"]]
+    rates = [x for r in results for x in r.get("tick_rates", [])]
     expected = sum(c["expected"] for c in clients)
     received = sum(c["received"] for c in clients)
     measured = [c for c in clients if c["expected"]]
@@ -288,6 +291,8 @@ def summarize(cfg: Config, results: list[dict[str, Any]], connect_failures: list
             "p99": percentile(lats, 99),
             "max": max(lats) if lats else None,
         },
+        "tick_rate": (sum(rates) / len(rates)) if rates else None,  # ticks/s the server stamped, mean of matches
+        "tick_rate_min": min(rates, default=None),
         "frames_expected": expected,
         "frames_received": received,
         "loss": (1 - received / expected) if expected else None,
@@ -415,7 +420,8 @@ def render(s: dict[str, Any]) -> str:
         f"({s['clients_measured']} with frames), {s['config']['rate']} Hz",
         f"latency ms: p50 {ms(lat['p50'])}  p90 {ms(lat['p90'])}  p99 {ms(lat['p99'])}  max {ms(lat['max'])}"
         f"  ({lat['samples']} samples)",
-        f"frames: expected {s['frames_expected']}, received {s['frames_received']}, loss {loss}",
+        f"frames: expected {s['frames_expected']}, received {s['frames_received']}, loss {loss}"
+        + ("" if s["tick_rate"] is None else f"   server ticks/s: {s['tick_rate']:.1f} (min {s['tick_rate_min']:.1f})"),
         f"bytes per client per second: {bps}   load generator CPU: {s['loadgen_cpu_percent']:.0f} % of a core",
         f"connect failures: {len(s['connect_failures'])}   dead sockets: {s['dead_clients']}"
         f"   error frames: {s['error_frames']}",

@@ -331,9 +331,10 @@ class FloorTarget(MsgpackFrames):
 class ColyseusTarget(Target):
     """A Colyseus 0.18 server (bench/peers/colyseus): HTTP seat reservation, then the room socket.
 
-    The room keeps `tick` (uint32) and `t` (float64) as the root schema's fields 0 and 1, so a
-    patch that changed them ends with `ff 00 80 <u32 LE> 81 <f64 LE>` (switch to the root, then
-    the two fields). Clients read those 16 bytes; none decodes the rest of the schema.
+    The room keeps `tick` (uint32) and `t` (float64) as the root schema's fields 0 and 1, changed
+    every tick, so a patch either starts with `80 <u32 LE> 81 <f64 LE>` (the root first) or ends
+    with `ff 00 80 <u32 LE> 81 <f64 LE>` (a switch back to the root after other structures).
+    Clients read those bytes; none decodes the rest of the schema.
     """
 
     name = "colyseus"
@@ -343,12 +344,18 @@ class ColyseusTarget(Target):
             size = end - start + (2 if end - start < 126 else 4)
             code = buf[start] & 0x1F
             if client.live:
-                if code == 15 and end - start >= 17 and buf[end - 16] == 0xFF and buf[end - 15] == 0:
-                    tick = _U32LE.unpack_from(buf, end - 13)[0]
-                    t = _F64LE.unpack_from(buf, end - 8)[0] if client.sampled else None
-                    client.count(tick, t, size, now)
-                elif code == 15:
+                if code != 15:
+                    return
+                if end - start >= 15 and buf[start + 1] == 0x80 and buf[start + 6] == 0x81:
+                    at = start + 2  # the root changed first: no switch marker
+                elif end - start >= 17 and buf[end - 16] == 0xFF and buf[end - 15] == 0 and buf[end - 14] == 0x80:
+                    at = end - 13  # the root changed after other structures
+                else:
                     client.undecoded += 1
+                    return
+                tick = _U32LE.unpack_from(buf, at)[0]
+                t = _F64LE.unpack_from(buf, at + 5)[0] if client.sampled else None
+                client.count(tick, t, size, now)
                 return
             client.deliver(code)
             if code == 14:
