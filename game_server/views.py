@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from django.contrib.auth import authenticate, get_user_model, login
+from django.contrib.auth import authenticate, get_user_model, login, user_logged_in
 from django.contrib.auth.forms import UserCreationForm
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
@@ -84,6 +84,7 @@ def api_token(request: HttpRequest) -> JsonResponse:
     user = authenticate(request, username=body["username"], password=body["password"])
     if user is None:
         return _error(401, "auth/bad_credentials", "wrong username or password")
+    user_logged_in.send(sender=type(user), request=request, user=user)  # a sign-in: last_login, throttling reset
     raw, row = token_issue(user=user)
     return JsonResponse(
         {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -32,6 +33,7 @@ INSTALLED_APPS = [
     "game_server",
     "lobby",
     "clients",
+    "axes",  # login throttling (game_server/throttling.py)
 ]
 
 MIDDLEWARE = [
@@ -43,6 +45,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # turns a lockout into its 429 response
 ]
 
 ROOT_URLCONF = "game_server.urls"
@@ -123,6 +126,18 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Login throttling (django-axes): LOGIN_FAILURES_PER_ACCOUNT (5) or LOGIN_FAILURES_PER_ADDRESS (10) failed
+# sign-ins within LOGIN_LOCKOUT_SECONDS lock that account or address out for LOGIN_LOCKOUT_SECONDS.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+SKIRMISH_LOGIN_FAILURES_PER_ACCOUNT = env_int("LOGIN_FAILURES_PER_ACCOUNT", 5, 1)
+SKIRMISH_LOGIN_FAILURES_PER_ADDRESS = env_int("LOGIN_FAILURES_PER_ADDRESS", 10, 1)
+AXES_HANDLER = "game_server.throttling.LimitsHandler"
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_FAILURE_LIMIT = max(SKIRMISH_LOGIN_FAILURES_PER_ACCOUNT, SKIRMISH_LOGIN_FAILURES_PER_ADDRESS)
+AXES_COOLOFF_TIME = timedelta(seconds=env_int("LOGIN_LOCKOUT_SECONDS", 900, 1))
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # the lockout ends on time, whatever is tried meanwhile
+AXES_LOCKOUT_CALLABLE = "game_server.throttling.lockout_response"
 LOGIN_URL = "signin"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
