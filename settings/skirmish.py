@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django.core.exceptions import ImproperlyConfigured
 
-from settings.base import BASE_DIR, REDIS_URL
+from game_server import netsim
+from settings.base import BASE_DIR, DEBUG, REDIS_URL
 from settings.env import env_int, env_list, env_str
 
 #: Default tick rate for games that do not set their own (1..60 Hz).
@@ -68,3 +69,12 @@ SKIRMISH_DRAIN_SECONDS = env_int("DRAIN_SECONDS", 1, 0, 60)
 
 #: Where finished matches' results wait until the database has them (see game_server/outbox.py).
 SKIRMISH_OUTBOX_DIR = env_str("OUTBOX_DIR", str(BASE_DIR / "var" / "outbox"))
+
+#: Development only: delay outgoing frames and drop a share of tick deltas, e.g.
+#: NETSIM=latency_ms=80,jitter_ms=20,loss=0.05 (game_server/netsim.py). Refused when DEBUG is off.
+try:
+    SKIRMISH_NETSIM = netsim.parse(env_str("NETSIM"))
+except ValueError as exc:
+    raise ImproperlyConfigured(f"NETSIM: {exc}") from None
+if SKIRMISH_NETSIM is not None and not DEBUG:
+    raise ImproperlyConfigured("NETSIM simulates a bad network for development and is refused when DEBUG is off")

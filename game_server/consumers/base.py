@@ -20,7 +20,7 @@ from channels.exceptions import StopConsumer
 from django.conf import settings
 from pydantic import BaseModel
 
-from game_server import daphne_adapter, metrics
+from game_server import daphne_adapter, metrics, netsim
 from game_server import protocol as p
 from game_server.ratelimit import TokenBucket
 from lobby.errors import LobbyError
@@ -216,7 +216,11 @@ class ProtocolConsumer(AsyncConsumer):
             return
         metrics.FRAMES_OUT.inc()
         key = "bytes" if isinstance(payload, bytes) else "text"
-        await self.send({"type": "websocket.send", key: payload, "droppable": droppable})
+        frame = {"type": "websocket.send", key: payload, "droppable": droppable}
+        if settings.SKIRMISH_NETSIM is not None:  # development only: a simulated bad network (netsim.py)
+            netsim.submit(self, settings.SKIRMISH_NETSIM, frame, droppable=droppable)
+            return
+        await self.send(frame)
 
     async def send_error(self, code: str, message: str, *, rid: int | None = None, field: str | None = None) -> None:
         metrics.ERRORS.labels(code=str(code)).inc()
