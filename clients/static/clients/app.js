@@ -5,6 +5,7 @@ import { Connection } from "./net.js";
 import { h, clear, gameTitle, toast, SEAT_COLOURS } from "./dom.js";
 import { ConnectFourView } from "./connect_four.js";
 import { ArenaView } from "./arena.js";
+import { GenericView } from "./generic.js";
 
 const GAME_VIEWS = { connect_four: ConnectFourView, arena: ArenaView };
 const GAME_OPTIONS = {
@@ -325,11 +326,7 @@ function renderMatch() {
     h("p.muted.share", {}, "Spectators can watch with the match id ", h("code", { id: "match-id", title: "Click to copy", onclick: () => navigator.clipboard?.writeText(match.match_id) }, match.match_id),
       match.seat === null ? h("button.small.secondary", { type: "button", id: "unwatch-btn", onclick: async () => { await call({ type: "match.unspectate" }); conn.match = null; state.ended = null; render(); } }, "Stop watching") : null),
     players, board, h("div", { id: "result" })));
-  const View = GAME_VIEWS[match.game];
-  if (!View) {
-    board.append(h("p", {}, `This client cannot show ${match.game} yet.`));
-    return;
-  }
+  const View = GAME_VIEWS[match.game] ?? GenericView; // a game without its own view: JSON state and inputs
   state.gameView = new View(board, conn);
   if (conn.view) {
     state.gameView.render(conn.view);
