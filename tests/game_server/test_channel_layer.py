@@ -55,3 +55,14 @@ async def test_a_group_without_members_is_a_no_op() -> None:
     layer = InMemoryChannelLayer()
     await layer.group_send("nobody", {"type": "x"})
     assert layer.channels == {}
+
+
+async def test_nested_messages_are_still_copied_deeply() -> None:
+    layer = InMemoryChannelLayer()
+    a, b = await layer.new_channel(), await layer.new_channel()
+    await layer.group_add("lobby.1", a)
+    await layer.group_add("lobby.1", b)
+    await layer.group_send("lobby.1", {"type": "lobby.state", "lobby": {"members": [{"ready": False}]}})
+    got_a, got_b = await layer.receive(a), await layer.receive(b)
+    got_a["lobby"]["members"][0]["ready"] = True
+    assert got_b == {"type": "lobby.state", "lobby": {"members": [{"ready": False}]}}
