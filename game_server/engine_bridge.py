@@ -32,6 +32,7 @@ from engine.match import ALL, SPECTATORS, Audience, Frame, InputRejected, Match,
 from game_server import metrics
 from game_server import protocol as p
 from game_server.outbox import ResultOutbox, as_record_kwargs
+from game_server.spectators import Encoded, SpectatorFeed, live_list_changed
 from lobby import selectors, services
 from lobby.models import Lobby
 
@@ -88,6 +89,10 @@ def frame_message(frame: Frame) -> p.Snapshot | p.Delta:
     return p.Delta(tick=frame.tick, base=frame.base, t=now, delta=frame.body)
 
 
+#: How long spectator joins and leaves are gathered before the count is saved and listed (s).
+SPECTATOR_COUNT_FLUSH = 0.5
+
+
 def outcome_message(match: Match, ended: MatchEnded) -> p.MatchEndedMessage:
     """The protocol message announcing the end of a match."""
     o = ended.outcome
@@ -100,6 +105,7 @@ def outcome_message(match: Match, ended: MatchEnded) -> p.MatchEndedMessage:
             reason=o.reason,
             winners=o.winners,
         ),
+        state_hash=ended.state_hash,
     )
 
 
@@ -125,6 +131,60 @@ class ChannelLayerBroadcaster:
         self.troubled: set[str] = set()
         #: Called (match) after a match's sends work again; the worker restores memberships there.
         self.on_recovered: Callable[[Match], Any] | None = None
+        #: The spectators' (delayed) feed of each match this broadcaster publishes.
+        self.feeds: dict[str, SpectatorFeed] = {}
+        self.clock: Callable[[], float] = time.monotonic
+        self._endings: set[asyncio.Task[None]] = set()
+
+    # ---- spectators -------------------------------------------------------------------
+
+    def track(self, match: Match) -> SpectatorFeed:
+        """Start the spectators' feed of a match about to tick (new, or resumed from a checkpoint)."""
+        delay = float(getattr(match, "spectator_delay", 0) or 0)
+        # A resumed match with a delay shows spectators nothing until its first full frame is due:
+        # its current document is newer than what they may see.
+        doc = match.snapshot(None).body if match.tick == 0 or delay == 0 else None
+        feed = self.feeds[match.match_id] = SpectatorFeed(delay, doc, match.tick)
+        return feed
+
+    def spectator_snapshot(self, match: Match) -> Frame | None:
+        """The full frame a new spectator gets: the last tick released to spectators."""
+        feed = self.feeds.get(match.match_id)
+        if feed is None:
+            return match.snapshot(None) if not getattr(match, "spectator_delay", 0) else None
+        return feed.snapshot()
+
+    async def to_spectators(self, match: Match, held: Sequence[tuple[Frame, Encoded]]) -> None:
+        """Hold this tick's spectator frames (sent to the players just now) and release those due."""
+        match_id = match.match_id
+        feed = self.feeds.get(match_id) or self.track(match)  # (untracked: a broadcaster used on its own)
+        now = self.clock()
+        for frame, encoded in held:
+            feed.push(frame, encoded, now)
+        for item in feed.due(now):
+            message = {"type": "match.frame", "frames": item.encoded, "droppable": not item.frame.full}
+            await self.send_group(match_id, spectator_group(match_id), message)
+
+    def end_spectators(self, match_id: str, ended: Encoded) -> None:
+        """After the players' match.ended: release the held frames on time, then the end, to spectators."""
+        feed = self.feeds.pop(match_id, None)
+        task = asyncio.get_running_loop().create_task(self._drain(match_id, feed, ended))
+        self._endings.add(task)
+        task.add_done_callback(self._endings.discard)
+
+    async def _drain(self, match_id: str, feed: SpectatorFeed | None, ended: Encoded) -> None:
+        # The match is over and this worker recorded it: no fencing for what is left.
+        group = spectator_group(match_id)
+        try:
+            while feed is not None and (due := feed.next_due()) is not None:
+                await asyncio.sleep(max(0.0, due - self.clock()))
+                for item in feed.due(self.clock()):
+                    message = {"type": "match.frame", "frames": item.encoded, "droppable": not item.frame.full}
+                    await asyncio.wait_for(self.layer.group_send(group, message), self.timeout)
+            message = {"type": "match.ended", "match_id": match_id, "frames": ended}
+            await asyncio.wait_for(self.layer.group_send(group, message), self.timeout)
+        except LAYER_ERRORS as exc:
+            logger.warning("match %s: the spectators' last frames were lost (%r)", match_id, exc)
 
     async def send_group(self, match_id: str, group: str, message: dict[str, Any]) -> bool:
         """One group_send, bounded in time; False (and the match marked) when it failed."""
@@ -141,11 +201,17 @@ class ChannelLayerBroadcaster:
 
     async def snapshot_all(self, match: Match) -> None:
         """A full snapshot to every audience of the match (after a takeover or lost frames)."""
+        held: list[tuple[Frame, Encoded]] = []
         for audience in match.audiences():
             viewer: Viewer = audience if isinstance(audience, int) else None
-            frames = p.encode_all(frame_message(match.snapshot(viewer)))
-            group = self.group_for(match.match_id, audience)
-            await self.send_group(match.match_id, group, {"type": "match.frame", "frames": frames})
+            frame = match.snapshot(viewer)
+            frames = p.encode_all(frame_message(frame))
+            if audience in (ALL, SPECTATORS):
+                held.append((frame, frames))  # the spectators get it after their delay
+            if audience != SPECTATORS:
+                group = self.group_for(match.match_id, audience)
+                await self.send_group(match.match_id, group, {"type": "match.frame", "frames": frames})
+        await self.to_spectators(match, held)
 
     def group_for(self, match_id: str, audience: Audience) -> str:
         if audience == ALL:
@@ -158,9 +224,14 @@ class ChannelLayerBroadcaster:
     async def publish(self, match: Match, outbound: Sequence[Outbound]) -> None:
         was_troubled = match.match_id in self.troubled
         self.troubled.discard(match.match_id)
+        held: list[tuple[Frame, Encoded]] = []
         for item in outbound:
             if isinstance(item, Frame):
                 frames = p.encode_all(frame_message(item))
+                if item.audience in (ALL, SPECTATORS):  # the same bytes go to the spectators, later
+                    held.append((item, frames))
+                if item.audience == SPECTATORS:
+                    continue
                 # Deltas may be dropped for a socket that is behind (it resyncs); snapshots not.
                 message = {"type": "match.frame", "frames": frames, "droppable": not item.full}
                 await self.send_group(match.match_id, self.group_for(match.match_id, item.audience), message)
@@ -172,6 +243,7 @@ class ChannelLayerBroadcaster:
                     {"type": "match.frame", "frames": p.encode_all(error)},
                 )
             # MatchEnded is announced by the result sink, once the result is saved.
+        await self.to_spectators(match, held)
         if was_troubled and match.match_id not in self.troubled:
             logger.info("match %s: broadcasts work again; full snapshots sent", match.match_id)
             if self.on_recovered is not None:
@@ -255,6 +327,7 @@ class OrmResultSink:
         if not saved:
             self.save_later({**result, "lobby_id": lobby_id})
         frames = p.encode_all(outcome_message(match, ended))
+        self.worker.broadcaster.end_spectators(match.match_id, frames)
         self.worker.match_finished(match.match_id)
         try:
             await self.layer.group_send(
@@ -262,6 +335,7 @@ class OrmResultSink:
             )
             if lobby_id is not None and saved:
                 await lobby_broadcast(self.layer, lobby_id)
+            await live_list_changed(self.layer, match.match_id, ended=True)
         except LAYER_ERRORS:
             logger.warning("match %s: the end could not be announced (channel layer down)", match.match_id)
 
@@ -297,6 +371,8 @@ class EngineWorker:
         self.lobby_of: dict[str, int] = {}
         self._listeners: dict[str, asyncio.Task[None]] = {}
         self._seat_channel: dict[tuple[str, int], str] = {}
+        self._spectator_channels: dict[str, set[str]] = {}
+        self._count_flush: dict[str, asyncio.Task[None]] = {}
 
     def make_host(self, broadcaster: ChannelLayerBroadcaster, results: OrmResultSink) -> MatchHost:
         """The MatchHost this worker ticks its matches on (the cluster worker uses a leased one)."""
@@ -347,6 +423,7 @@ class EngineWorker:
             seed=spec["seed"],
             tick_rate=spec["tick_rate"],
             grace_seconds=settings.SKIRMISH_GRACE_SECONDS,
+            spectator_delay=float(spec.get("spectator_delay", 0)),
         )
 
     def start_match(self, spec: dict[str, Any]) -> Match:
@@ -360,8 +437,11 @@ class EngineWorker:
 
     def serve(self, match: Match) -> None:
         """Tick a match and listen on its channel."""
+        self.broadcaster.track(match)
         self.host.start(match)
-        self._listeners[match.match_id] = asyncio.get_running_loop().create_task(self._listen(match.match_id))
+        loop = asyncio.get_running_loop()
+        self._listeners[match.match_id] = loop.create_task(self._listen(match.match_id))
+        self._count_flush[match.match_id] = loop.create_task(self._list_match(match.match_id, 0.0))
 
     def match_finished(self, match_id: str) -> None:
         """Stop serving a match's channel."""
@@ -370,6 +450,47 @@ class EngineWorker:
             task.cancel()
         for key in [k for k in self._seat_channel if k[0] == match_id]:
             del self._seat_channel[key]
+        self._spectator_channels.pop(match_id, None)
+        flush = self._count_flush.pop(match_id, None)
+        if flush is not None:
+            flush.cancel()
+        self.broadcaster.feeds.pop(match_id, None)
+
+    def spectators_changed(self, match_id: str) -> None:
+        """A spectator came or went: save the count and update the live list, at most twice a second."""
+        task = self._count_flush.get(match_id)
+        if task is None or task.done():
+            loop = asyncio.get_running_loop()
+            self._count_flush[match_id] = loop.create_task(self._list_match(match_id, SPECTATOR_COUNT_FLUSH))
+
+    async def _list_match(self, match_id: str, wait: float) -> None:
+        """After `wait`: save the spectator count (when waiting) and upsert the match in the live list."""
+        await asyncio.sleep(wait)
+        match = self.host.matches.get(match_id)
+        try:
+            if match is not None and wait:
+                await database_sync_to_async(services.match_spectators_set)(match_id=match_id, count=match.spectators)
+            await live_list_changed(self.layer, match_id)
+        except LAYER_ERRORS as exc:
+            logger.warning("match %s: the live list was not updated (%r)", match_id, exc)
+
+    async def _spectator(self, match_id: str, channel: str, kind: str) -> Frame | None:
+        """A spectator's join, resync or leave; the snapshot they get (join, resync)."""
+        match = self.host.matches.get(match_id)
+        if match is None:
+            return None
+        channels = self._spectator_channels.setdefault(match_id, set())
+        if kind == "match.leave":
+            if channel in channels:
+                channels.discard(channel)
+                self.host.leave(match_id, None)
+                self.spectators_changed(match_id)
+            return None
+        if kind == "match.join" and channel not in channels:
+            channels.add(channel)
+            self.host.join(match_id, None)
+            self.spectators_changed(match_id)
+        return self.broadcaster.spectator_snapshot(match)
 
     async def _listen(self, match_id: str) -> None:
         channel = match_channel(match_id)
@@ -389,6 +510,15 @@ class EngineWorker:
             if rejected is not None and reply:
                 error = p.Error(rid=message.get("rid"), code=rejected.code, message=rejected.message, seq=rejected.seq)
                 await self.layer.send(reply, {"type": "match.frame", "frames": p.encode_all(error)})
+        elif kind in ("match.join", "match.resync", "match.leave") and message.get("viewer") is None:
+            frame = await self._spectator(match_id, reply, kind)
+            if kind == "match.leave":
+                return
+            if frame is None and match_id not in self.host.matches:
+                error = p.Error(code=p.ErrorCode.MATCH_NOT_FOUND, message="the match is not running")
+                await self.layer.send(reply, {"type": "match.frame", "frames": p.encode_all(error)})
+            elif frame is not None:  # (None while a resumed match's delay runs: its next full frame comes)
+                await self.layer.send(reply, {"type": "match.frame", "frames": p.encode_all(frame_message(frame))})
         elif kind in ("match.join", "match.resync"):
             viewer: Viewer = message.get("viewer")
             if kind == "match.join" and viewer is not None:

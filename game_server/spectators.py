@@ -1,22 +1,91 @@
-"""Spectating: who may watch which running match (the consumer joins the groups and asks the engine).
+"""Spectating: who may watch which running match, the spectators' delayed feed, the live match list.
 
-A spectator joins the match's groups like a player without a seat: `match.<id>` (frames of games
-without hidden information, and the end of the match) and `match.<id>.spectators` (the
-spectators' document of games with hidden information). The engine answers its `match.join`
-(viewer None) with a full snapshot of the spectator view; deltas follow with everybody else's,
-encoded once per tick for all spectators together.
+A spectator joins one group of the match, `match.<id>.spectators` (players are in `match.<id>` and
+their seat's group). Every tick the broadcaster hands the spectators' frame (the `all` frame of a
+game without hidden information, the `spectators` frame of a game with it), already encoded once
+per codec, to the match's `SpectatorFeed`, which holds it back `spectator_delay` seconds and then
+sends it to the whole group with one `group_send`: one encoded frame per tick for all spectators.
+The engine answers a spectator's `match.join` (viewer None) with a full snapshot of the tick the
+feed released last, so a newcomer sees no more than the others. The end of the match reaches the
+spectators after the last held frame.
+
+The live match list: `match.list.subscribe` answers with the public running matches and joins
+the group LIVE_LIST_GROUP, which gets `upsert` when a match starts or its spectator count changes
+and `remove` when it ends.
 """
 
 from __future__ import annotations
 
+from collections import deque
+from dataclasses import dataclass
 from typing import Any
 
+from channels.db import database_sync_to_async
+from channels.layers import BaseChannelLayer
 from django.contrib.auth.models import AbstractBaseUser
 
+from engine.delta import patch
+from engine.game import Data
+from engine.match import SPECTATORS, Frame
 from game_server.protocol import ErrorCode
 from lobby import selectors
 from lobby.errors import LobbyError
 from lobby.models import Match
+
+LIVE_LIST_GROUP = "matches.live"
+#: Encoded frames of one message, by subprotocol.
+Encoded = dict[str, bytes | str]
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """A spectators' frame waiting for its release time."""
+
+    due: float
+    frame: Frame
+    encoded: Encoded
+
+
+class SpectatorFeed:
+    """The spectators' frames of one match, released `delay` seconds after the players got them.
+
+    Sans-IO: times are passed in. `doc`/`tick` are the spectators' document at the last released
+    tick (what a newcomer's snapshot shows); None while unknown (a match resumed elsewhere with a
+    delay, until its first full frame is released).
+    """
+
+    def __init__(self, delay: float, doc: Data | None, tick: int) -> None:
+        self.delay = delay
+        self.doc = doc
+        self.tick = tick
+        self.held: deque[Held] = deque()
+
+    def push(self, frame: Frame, encoded: Encoded, now: float) -> None:
+        """Hold a frame the players got at `now`."""
+        self.held.append(Held(now + self.delay, frame, encoded))
+
+    def due(self, now: float) -> list[Held]:
+        """The frames whose time has come, oldest first; the released document follows them."""
+        out: list[Held] = []
+        while self.held and self.held[0].due <= now:
+            item = self.held.popleft()
+            frame = item.frame
+            if frame.full:
+                self.doc, self.tick = frame.body, frame.tick
+            elif self.doc is not None and frame.base == self.tick:
+                self.doc, self.tick = patch(self.doc, frame.body), frame.tick
+            out.append(item)
+        return out
+
+    def next_due(self) -> float | None:
+        """When the oldest held frame is due (None: nothing held)."""
+        return self.held[0].due if self.held else None
+
+    def snapshot(self) -> Frame | None:
+        """A full frame of the last released tick, for a new spectator (None while unknown)."""
+        if self.doc is None:
+            return None
+        return Frame(SPECTATORS, self.tick, True, self.doc)
 
 
 def spectate_target(*, user: AbstractBaseUser, match_id: str, code: str | None) -> dict[str, Any]:
@@ -33,4 +102,22 @@ def spectate_target(*, user: AbstractBaseUser, match_id: str, code: str | None) 
         "game": match.game,
         "tick_rate": match.tick_rate,
         "players": selectors.match_players(match=match),
+        "spectator_delay": match.spectator_delay,
     }
+
+
+def _is_public(match_id: str) -> bool:
+    return Match.objects.filter(pk=match_id, is_private=False).exists()
+
+
+async def live_list_changed(layer: BaseChannelLayer, match_id: str, *, ended: bool = False) -> None:
+    """Tell the live list's subscribers a match started, changed or `ended` (public matches only)."""
+    row = None if ended else await database_sync_to_async(selectors.live_match)(match_id=match_id)
+    if row is not None:
+        await layer.group_send(
+            LIVE_LIST_GROUP, {"type": "match.list.update", "op": "upsert", "match_id": match_id, "match": row}
+        )
+    elif await database_sync_to_async(_is_public)(match_id):
+        await layer.group_send(
+            LIVE_LIST_GROUP, {"type": "match.list.update", "op": "remove", "match_id": match_id, "match": None}
+        )

@@ -7,6 +7,7 @@ are forwarded untouched.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any, ClassVar
 
@@ -28,7 +29,8 @@ from game_server.engine_bridge import (
     user_group,
 )
 from game_server.quickplay import ensure_matcher, matcher_run
-from game_server.spectators import spectate_target
+from game_server.replays import ReplaySession
+from game_server.spectators import LIVE_LIST_GROUP, spectate_target
 from lobby import selectors, services
 from lobby.errors import LobbyError
 
@@ -71,13 +73,17 @@ class PlayerConsumer(ProtocolConsumer):
         "lobby.kick": "on_lobby_kick",
         "lobby.host": "on_lobby_host",
         "lobby.options": "on_lobby_options",
+        "lobby.rematch": "on_lobby_rematch",
         "queue.join": "on_queue_join",
         "queue.leave": "on_queue_leave",
-        "lobby.rematch": "on_lobby_rematch",
         "match.input": "on_match_input",
         "match.resync": "on_match_resync",
         "match.spectate": "on_match_spectate",
         "match.unspectate": "on_match_unspectate",
+        "match.list.subscribe": "on_match_list_subscribe",
+        "match.list.unsubscribe": "on_match_list_unsubscribe",
+        "match.replay": "on_match_replay",
+        "match.replay.control": "on_match_replay_control",
     }
 
     lobby_id: int | None = None
@@ -85,6 +91,9 @@ class PlayerConsumer(ProtocolConsumer):
     seat: int | None = None
     list_filter: tuple[str | None, bool] | None = None
     queue_game: str | None = None
+    live_filter: str | None = None
+    replay: ReplaySession | None = None
+    replay_task: asyncio.Task[None] | None = None
 
     async def on_connect(self) -> None:
         ensure_local_worker()
@@ -107,6 +116,11 @@ class PlayerConsumer(ProtocolConsumer):
             await self.enter_queue(entry.game, entry.enqueued_at.timestamp() * 1000)
 
     async def on_disconnect(self) -> None:
+        self.stop_replay()
+        if self.match_id is not None and self.seat is None:  # a spectator: the count goes down
+            await self.channel_layer.send(
+                match_channel(self.match_id), {"type": "match.leave", "viewer": None, "reply": self.channel_name}
+            )
         if self.queue_game is not None:  # a queued player who goes away leaves the queue
             try:
                 await database_sync_to_async(services.queue_leave)(user=self.user)
@@ -142,6 +156,7 @@ class PlayerConsumer(ProtocolConsumer):
             max_players=msg.max_players,
             private=msg.private,
             options=msg.options,
+            spectator_delay=msg.spectator_delay,
         )
         await self.enter_lobby(lobby.pk)
         await self.send_message(p.Ok(rid=msg.rid, data={"lobby_id": lobby.pk, "code": lobby.code}))
@@ -192,24 +207,6 @@ class PlayerConsumer(ProtocolConsumer):
         await self.channel_layer.group_send(lobby_group(spec.lobby_id), {"type": "lobby.match", "match": seats})
         await lobby_broadcast(self.channel_layer, spec.lobby_id)
 
-    async def on_lobby_kick(self, msg: p.LobbyKick) -> None:
-        lobby = await database_sync_to_async(services.lobby_kick)(host=self.user, user_id=msg.user_id)
-        await self.channel_layer.group_send(user_group(msg.user_id), {"type": "lobby.kicked", "lobby_id": lobby.pk})
-        await self.send_message(p.Ok(rid=msg.rid))
-        await lobby_broadcast(self.channel_layer, lobby.pk)
-
-    async def on_lobby_host(self, msg: p.LobbyHost) -> None:
-        lobby = await database_sync_to_async(services.lobby_host_transfer)(host=self.user, user_id=msg.user_id)
-        await self.send_message(p.Ok(rid=msg.rid))
-        await lobby_broadcast(self.channel_layer, lobby.pk)
-
-    async def on_lobby_options(self, msg: p.LobbyOptions) -> None:
-        lobby = await database_sync_to_async(services.lobby_options_set)(
-            host=self.user, options=msg.options, max_players=msg.max_players
-        )
-        await self.send_message(p.Ok(rid=msg.rid, data={"options": lobby.options, "max_players": lobby.max_players}))
-        await lobby_broadcast(self.channel_layer, lobby.pk)
-
     async def on_lobby_rematch(self, msg: p.LobbyRematch) -> None:
         result = await database_sync_to_async(services.lobby_rematch)(user=self.user, accept=msg.accept)
         if result.left:
@@ -227,6 +224,25 @@ class PlayerConsumer(ProtocolConsumer):
         seats = {"match_id": spec.match_id, "game": spec.game, "tick_rate": spec.tick_rate, "players": players}
         await self.channel_layer.group_send(lobby_group(spec.lobby_id), {"type": "lobby.match", "match": seats})
         await lobby_broadcast(self.channel_layer, spec.lobby_id)
+
+    async def on_lobby_kick(self, msg: p.LobbyKick) -> None:
+        lobby = await database_sync_to_async(services.lobby_kick)(host=self.user, user_id=msg.user_id)
+        await self.channel_layer.group_send(user_group(msg.user_id), {"type": "lobby.kicked", "lobby_id": lobby.pk})
+        await self.send_message(p.Ok(rid=msg.rid))
+        await lobby_broadcast(self.channel_layer, lobby.pk)
+
+    async def on_lobby_host(self, msg: p.LobbyHost) -> None:
+        lobby = await database_sync_to_async(services.lobby_host_transfer)(host=self.user, user_id=msg.user_id)
+        await self.send_message(p.Ok(rid=msg.rid))
+        await lobby_broadcast(self.channel_layer, lobby.pk)
+
+    async def on_lobby_options(self, msg: p.LobbyOptions) -> None:
+        lobby = await database_sync_to_async(services.lobby_options_set)(
+            host=self.user, options=msg.options, max_players=msg.max_players, spectator_delay=msg.spectator_delay
+        )
+        data = {"options": lobby.options, "max_players": lobby.max_players, "spectator_delay": lobby.spectator_delay}
+        await self.send_message(p.Ok(rid=msg.rid, data=data))
+        await lobby_broadcast(self.channel_layer, lobby.pk)
 
     async def on_queue_join(self, msg: p.QueueJoin) -> None:
         entry = await database_sync_to_async(services.queue_join)(user=self.user, game=msg.game)
@@ -284,10 +300,16 @@ class PlayerConsumer(ProtocolConsumer):
         await self.send_message(p.LobbyLeft(lobby_id=lobby_id, reason=reason))
 
     async def enter_match(self, match: dict[str, Any], seat: int | None) -> None:
-        """Join the match's groups (before asking for the snapshot, so no tick is missed)."""
+        """Join the match's groups (before asking for the snapshot, so no tick is missed).
+
+        Players join `match.<id>` and their seat's group; spectators only the spectators' group,
+        whose frames (and end) come after the lobby's spectator delay."""
         self.match_id, self.seat = match["match_id"], seat
-        await self.join_group(match_group(self.match_id))
-        await self.join_group(seat_group(self.match_id, seat) if seat is not None else spectator_group(self.match_id))
+        if seat is not None:
+            await self.join_group(match_group(self.match_id))
+            await self.join_group(seat_group(self.match_id, seat))
+        else:
+            await self.join_group(spectator_group(self.match_id))
         await self.send_message(
             p.MatchStarted(
                 match_id=self.match_id,
@@ -295,6 +317,7 @@ class PlayerConsumer(ProtocolConsumer):
                 seat=seat,
                 players=[p.SeatInfo(**pl) for pl in match["players"]],
                 tick_rate=match["tick_rate"],
+                spectator_delay=match.get("spectator_delay", 0) if seat is None else 0,
             )
         )
         await self.channel_layer.send(
@@ -305,6 +328,8 @@ class PlayerConsumer(ProtocolConsumer):
 
     async def session_replaced(self, event: dict[str, Any]) -> None:
         if event["channel"] != self.channel_name:
+            if self.match_id is not None and self.seat is None:
+                await self.stop_spectating()  # a spectator's count goes down; the new socket may watch again
             self.match_id = None  # the newer socket owns the seat now
             self.queue_game = None  # ... and the queue ticket
             await self.close(p.CloseCode.WS_4010_REPLACED, "signed in on another socket")
@@ -366,19 +391,97 @@ class PlayerConsumer(ProtocolConsumer):
         if self.match_id is not None and self.seat is not None:
             raise LobbyError(p.ErrorCode.SEATED, "you are playing a match")
         target = await database_sync_to_async(spectate_target)(user=self.user, match_id=msg.match_id, code=msg.code)
+        self.stop_replay()
         if self.match_id is not None:
             await self.stop_spectating()
         await self.send_message(p.Ok(rid=msg.rid, data={"match_id": target["match_id"]}))
         await self.enter_match(target, None)
 
     async def on_match_unspectate(self, msg: p.MatchUnspectate) -> None:
+        if self.replay is not None:
+            self.stop_replay()
+            await self.send_message(p.Ok(rid=msg.rid))
+            return
         if self.match_id is None or self.seat is not None:
             raise LobbyError(p.ErrorCode.NOT_IN_MATCH, "you are not spectating a match")
         await self.stop_spectating()
         await self.send_message(p.Ok(rid=msg.rid))
 
     async def stop_spectating(self) -> None:
-        """Leave the spectated match's groups."""
+        """Leave the spectated match's groups and tell its engine (the spectator count goes down)."""
         for group in [g for g in self.groups if g.startswith(f"match.{self.match_id}")]:
             await self.leave_group(group)
+        if self.match_id is not None:
+            await self.channel_layer.send(
+                match_channel(self.match_id), {"type": "match.leave", "viewer": None, "reply": self.channel_name}
+            )
         self.match_id = None
+
+    # ---- the live match list ------------------------------------------------------------
+
+    async def on_match_list_subscribe(self, msg: p.MatchListSubscribe) -> None:
+        self.live_filter = msg.game or ""
+        await self.join_group(LIVE_LIST_GROUP)
+        rows = await database_sync_to_async(selectors.live_matches)(game=msg.game)
+        await self.send_message(p.MatchList(rid=msg.rid, matches=[p.LiveMatch(**row) for row in rows]))
+
+    async def on_match_list_unsubscribe(self, msg: p.MatchListUnsubscribe) -> None:
+        self.live_filter = None
+        await self.leave_group(LIVE_LIST_GROUP)
+        await self.send_message(p.Ok(rid=msg.rid))
+
+    async def match_list_update(self, event: dict[str, Any]) -> None:
+        if self.live_filter is None:
+            return
+        row = event["match"]
+        if self.live_filter and row is not None and row["game"] != self.live_filter:
+            return
+        match = p.LiveMatch(**row) if row is not None else None
+        await self.send_message(p.MatchListUpdate(op=event["op"], match_id=event["match_id"], match=match))
+
+    # ---- replays ------------------------------------------------------------------------
+
+    async def on_match_replay(self, msg: p.MatchReplay) -> None:
+        if self.match_id is not None and self.seat is not None:
+            raise LobbyError(p.ErrorCode.SEATED, "you are playing a match")
+        source = await database_sync_to_async(selectors.replay_source)(match_id=msg.match_id, viewer_id=self.user.pk)
+        if source is None or source["game"] not in GAMES:
+            raise LobbyError(p.ErrorCode.REPLAY_NOT_FOUND, "no finished match with that id that you may watch")
+        self.stop_replay()
+        if self.match_id is not None:
+            await self.stop_spectating()
+        session = ReplaySession(source, msg.speed, self.send_message)
+        await self.send_message(p.Ok(rid=msg.rid, data={"match_id": source["match_id"], "ticks": source["ticks"]}))
+        await self.send_message(
+            p.MatchStarted(
+                match_id=source["match_id"],
+                game=source["game"],
+                seat=None,
+                players=[p.SeatInfo(**pl) for pl in source["players"]],
+                tick_rate=source["tick_rate"],
+                replay=True,
+            )
+        )
+        await self.send_message(session.state())
+        self.replay = session
+        self.replay_task = asyncio.get_running_loop().create_task(self._run_replay(session))
+
+    async def _run_replay(self, session: ReplaySession) -> None:
+        try:
+            await session.run()
+        finally:
+            if self.replay is session:
+                self.replay, self.replay_task = None, None
+
+    async def on_match_replay_control(self, msg: p.MatchReplayControl) -> None:
+        if self.replay is None:
+            raise LobbyError(p.ErrorCode.NOT_REPLAYING, "you are not watching a replay")
+        self.replay.control(speed=msg.speed, paused=msg.paused)
+        await self.send_message(p.Ok(rid=msg.rid))
+        await self.send_message(self.replay.state())
+
+    def stop_replay(self) -> None:
+        """Stop the replay this socket watches, if any."""
+        if self.replay_task is not None:
+            self.replay_task.cancel()
+        self.replay, self.replay_task = None, None
