@@ -144,7 +144,7 @@ class ChannelLayerBroadcaster:
         # A resumed match with a delay shows spectators nothing until its first full frame is due:
         # its current document is newer than what they may see.
         doc = match.snapshot(None).body if match.tick == 0 or delay == 0 else None
-        feed = self.feeds[match.match_id] = SpectatorFeed(delay, doc, match.tick)
+        feed = self.feeds[match.match_id] = SpectatorFeed(delay, doc, match.tick, margin=match.dt / 2)
         return feed
 
     def spectator_snapshot(self, match: Match) -> Frame | None:

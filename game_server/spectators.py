@@ -52,17 +52,23 @@ class SpectatorFeed:
     Sans-IO: times are passed in. `doc`/`tick` are the spectators' document at the last released
     tick (what a newcomer's snapshot shows); None while unknown (a match resumed elsewhere with a
     delay, until its first full frame is released).
+
+    Frames are released when a later tick is published (`due` is called once per tick), so a frame
+    goes out between `delay` and `delay` + one tick after the players'. `margin` (half a tick, when
+    there is a delay) keeps a frame from going out a few milliseconds early when that tick runs
+    a little earlier in its slot than the held one did: the delay holds as a lower bound.
     """
 
-    def __init__(self, delay: float, doc: Data | None, tick: int) -> None:
+    def __init__(self, delay: float, doc: Data | None, tick: int, margin: float = 0.0) -> None:
         self.delay = delay
+        self.margin = margin if delay > 0 else 0.0
         self.doc = doc
         self.tick = tick
         self.held: deque[Held] = deque()
 
     def push(self, frame: Frame, encoded: Encoded, now: float) -> None:
         """Hold a frame the players got at `now`."""
-        self.held.append(Held(now + self.delay, frame, encoded))
+        self.held.append(Held(now + self.delay + self.margin, frame, encoded))
 
     def due(self, now: float) -> list[Held]:
         """The frames whose time has come, oldest first; the released document follows them."""
