@@ -215,14 +215,19 @@ def measure(kind: str, m: int, a: argparse.Namespace, tokens_template: Path | No
         "connect_failures": len(run.get("connect_failures", [])),
         "spectators_supported": run.get("spectators_supported"),
     }
+    return judge(point, a.rate)
+
+
+def judge(point: dict[str, Any], rate: int) -> dict[str, Any]:
+    """Mark a point ok (p99, loss, connects) and on time (ticks/s ≥ 95 % of the rate)."""
     point["ok"] = (
         point["p99"] is not None
         and point["p99"] < P99_LIMIT
         and point["loss"] is not None
         and point["loss"] < LOSS_LIMIT
         and point["connect_failures"] == 0
-        and (point["tick_rate"] or 0) >= TICK_RATE_FLOOR * a.rate
     )
+    point["on_time"] = (point["tick_rate"] or 0) >= TICK_RATE_FLOOR * rate
     return point
 
 
@@ -242,15 +247,16 @@ def table(points: list[dict[str, Any]]) -> str:
         f"| {fmt(p['us_per_frame'], '{:.0f}')} | {fmt(p['rss_mb'], '{:.0f}')} | {fmt(p['p50'])} | {fmt(p['p99'])} "
         f"| {fmt(None if p['loss'] is None else 100 * p['loss'], '{:.2f} %')} | {fmt(p['tick_rate'])} "
         f"| {fmt(p['bytes_per_client_s'], '{:.0f}')} | {fmt(p['loadgen_cpu_percent'], '{:.0f} %')} "
-        f"| {'yes' if p['ok'] else 'no'} |"
+        f"| {'yes' if p['ok'] else 'no'}{'' if p.get('on_time', True) else ' (late ticks)'} |"
         for p in points
     ]
     return head + "\n".join(rows) + "\n"
 
 
-def capacity(points: list[dict[str, Any]], kind: str) -> int:
-    """Largest M that passed for a server (0 if none)."""
-    return max((p["matches"] for p in points if p["server"] == kind and p["ok"]), default=0)
+def capacity(points: list[dict[str, Any]], kind: str, on_time: bool = False) -> int:
+    """Largest M that passed for a server (0 if none); `on_time`: its ticks also kept the rate."""
+    passed = [p for p in points if p["server"] == kind and p["ok"] and (p.get("on_time", True) or not on_time)]
+    return max((p["matches"] for p in passed), default=0)
 
 
 def write_section(text: str) -> None:
@@ -284,6 +290,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--keep-going", action="store_true", help="do not stop a server's sweep after 2 failures in a row")
     ap.add_argument("--no-docs", action="store_true", help="do not write docs/benchmarks.md")
     ap.add_argument("--out", default=str(DATA / "sweep.json"))
+    ap.add_argument("--merge", action="append", default=[], help="also tabulate the points of an earlier --out file")
     a = ap.parse_args(argv)
     servers = a.servers.split(",")
     ms = [int(x) for x in a.matches.split(",")]
@@ -296,7 +303,9 @@ def main(argv: list[str] | None = None) -> int:
         tokens = seed_template(max(ms) * (a.players + a.spectators))
     load = os.getloadavg()
     points: list[dict[str, Any]] = []
-    for kind in servers:
+    for earlier in a.merge:
+        points.extend(judge(p, a.rate) for p in json.loads(Path(earlier).read_text())["points"])
+    for kind in [s for s in servers if s]:
         failed = 0
         for m in ms:
             point = measure(kind, m, a, tokens if kind.startswith("skirmish") else None)
@@ -305,6 +314,9 @@ def main(argv: list[str] | None = None) -> int:
             failed = 0 if point["ok"] else failed + 1
             if failed == 2 and not a.keep_going:
                 break
+    latest = {(p["server"], p["matches"]): p for p in points}  # a point measured again replaces the earlier one
+    order = list(dict.fromkeys(p["server"] for p in points))
+    points = sorted(latest.values(), key=lambda p: (order.index(p["server"]), p["matches"]))
     Path(a.out).write_text(json.dumps({"points": points, "loadavg_before": load}, indent=2))
     text = report(points, a, load, os.getloadavg())
     print(text)
@@ -317,6 +329,7 @@ def report(points: list[dict[str, Any]], a: argparse.Namespace, before: Any, aft
     """The '## Load' section."""
     kinds = list(dict.fromkeys(p["server"] for p in points))
     caps = {k: capacity(points, k) for k in kinds}
+    caps_on_time = {k: capacity(points, k, on_time=True) for k in kinds}
     lines = [
         "## Load",
         "",
@@ -329,14 +342,19 @@ def report(points: list[dict[str, Any]], a: argparse.Namespace, before: Any, aft
         "Latency = client receive time − the server's tick time `t` (same clock). Loss = frames the server stamped "
         "in the window that a client did not get. bytes/client/s = websocket frames received (payload + frame "
         "header, no TCP/IP). µs/frame = server CPU time / frames delivered. ticks/s = ticks the server stamped "
-        "per second (mean of matches). ok = p99 < 50 ms, loss < 1 %, no failed connects, ticks/s ≥ 95 % of the rate.",
+        "per second (mean of matches). ok = p99 < 50 ms, loss < 1 %, no failed connects; late ticks = ticks/s < 95 % "
+        "of the rate (the server fell behind its clock: fewer frames, none counted as lost).",
         "",
         table(points),
         "Capacity (largest M that passed): " + ", ".join(f"{k} {v}" for k, v in caps.items()) + ".",
+        "Capacity counting only points whose ticks kept ≥ 95 % of the rate: "
+        + ", ".join(f"{k} {v}" for k, v in caps_on_time.items())
+        + ".",
     ]
-    sk, cy = caps.get("skirmish"), caps.get("colyseus")
-    if sk is not None and cy:
-        lines.append(f"Capacity ratio skirmish / colyseus: {sk / cy:.2f}.")
+    for label, cap in (("", caps), ("on-time ", caps_on_time)):
+        sk, cy = cap.get("skirmish"), cap.get("colyseus")
+        if sk is not None and cy:
+            lines.append(f"Capacity ratio skirmish / colyseus ({label}capacity): {sk / cy:.2f}.")
 
     def bps(kind: str) -> float | None:
         vals = [p["bytes_per_client_s"] for p in points if p["server"] == kind and p["bytes_per_client_s"]]
