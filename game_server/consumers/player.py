@@ -240,7 +240,9 @@ class PlayerConsumer(ProtocolConsumer):
         lobby = await database_sync_to_async(services.lobby_options_set)(
             host=self.user, options=msg.options, max_players=msg.max_players, spectator_delay=msg.spectator_delay
         )
-        data = {"options": lobby.options, "max_players": lobby.max_players, "spectator_delay": lobby.spectator_delay}
+        data: dict[str, Any] = {"options": lobby.options, "max_players": lobby.max_players}
+        if msg.spectator_delay is not None:
+            data["spectator_delay"] = lobby.spectator_delay
         await self.send_message(p.Ok(rid=msg.rid, data=data))
         await lobby_broadcast(self.channel_layer, lobby.pk)
 
