@@ -337,7 +337,9 @@ def report(points: list[dict[str, Any]], a: argparse.Namespace, before: Any, aft
         f"every tick; {a.warmup:g} s warm-up then {a.duration:g} s measured. Server pinned to core 0, load generator "
         f"(`python -m clients.loadtest`, {a.procs} processes) to core 1, loopback, 2-vCPU VM. Load average "
         f"before/after: {before[0]:.2f} / {after[0]:.2f}. Written by `python -m bench.run` "
-        f"(`--servers {a.servers} --matches {a.matches} --rate {a.rate}`).",
+        f"(`--servers {a.servers} --matches {a.matches} --rate {a.rate}`"
+        + "".join(f" `--merge {Path(m).name}`" for m in a.merge)
+        + "; a merged sweep's rows come first, a point measured again replaces the earlier one).",
         "",
         "Latency = client receive time − the server's tick time `t` (same clock). Loss = frames the server stamped "
         "in the window that a client did not get. bytes/client/s = websocket frames received (payload + frame "
