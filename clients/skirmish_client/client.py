@@ -7,7 +7,9 @@ frame that arrives between a reply and the next `await` is never missed.
 
 On a dropped socket the client reconnects with backoff; the server restores the lobby and the
 seat for the user's new socket (`lobby.state`, `match.started`, then a full `snapshot`), and the
-input sequence carries on above the server's ack.
+input sequence carries on above the server's ack. The client itself subscribes the live lists
+again and spectates the match it watched again; a replay does not survive a dropped socket (its
+stream ends without an outcome).
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ FATAL_CLOSE_CODES = {
     p.CloseCode.WS_4005_UNSUPPORTED_SUBPROTOCOL,
     p.CloseCode.WS_4010_REPLACED,
 }
-REPLY_TYPES = {"ok", "error", "lobby.list", "pong"}
+REPLY_TYPES = {"ok", "error", "lobby.list", "match.list", "pong"}
 _server_adapter: TypeAdapter[Any] = TypeAdapter(p.ServerMessage)
 
 
@@ -190,6 +192,8 @@ class SkirmishClient:
         self.games: list[str] = []
         self.lobby: p.LobbyInfo | None = None
         self.lobbies: dict[int, p.LobbySummary] = {}
+        self.live_matches: dict[str, p.LiveMatch] = {}
+        self.replay_state: p.ReplayState | None = None
         self.match: p.MatchStarted | None = None
         self.view: MatchView | None = None
         self.last_outcome: p.MatchEndedMessage | None = None
@@ -205,6 +209,8 @@ class SkirmishClient:
         self._streams: list[Stream] = []
         self._waiters: list[_Waiter] = []
         self._list_filter: tuple[str | None, bool] | None = None
+        self._live_filter: tuple[str | None] | None = None
+        self._watching: tuple[str, str | None] | None = None  # (match id, code) of the live match I spectate
         self._resyncing = False
         self._closing = False
         self._fatal: BaseException | None = None
@@ -333,20 +339,69 @@ class SkirmishClient:
         reply = await self.request({"type": "lobby.start"})
         return str(reply.data["match_id"])
 
+    async def list_live_matches(self, game: str | None = None) -> list[p.LiveMatch]:
+        """The public matches being played, newest first; `live_matches` stays up to date from then on."""
+        self._live_filter = (game,)
+        reply = await self.request({"type": "match.list.subscribe", "game": game})
+        return list(reply.matches)
+
+    async def unsubscribe_live_matches(self) -> None:
+        """Stop the live match list updates."""
+        self._live_filter = None
+        await self.request({"type": "match.list.unsubscribe"})
+
     async def spectate(self, match_id: str, code: str | None = None) -> p.MatchStarted:
         """Watch a running match (a private one needs its lobby's join code); returns its `match.started`."""
         msg: dict[str, Any] = {"type": "match.spectate", "match_id": match_id}
         if code is not None:
             msg["code"] = code
+        before = self.match
         await self.request(msg)
-        await self.until(lambda c: c.match is not None and c.match.match_id == match_id)
+        self._watching = (match_id, code)
+        await self.until(lambda c: c.match is not before and c.match is not None and c.match.match_id == match_id)
         assert self.match is not None
         return self.match
 
     async def unspectate(self) -> None:
-        """Stop watching."""
+        """Stop watching (a live match or a replay)."""
         await self.request({"type": "match.unspectate"})
+        self._watching = None
+        if self.match is not None:
+            self._match_over(self.match.match_id)
         self.match = None
+
+    async def replay(self, match_id: str, speed: float = 1.0) -> p.MatchStarted:
+        """Watch a finished match again (speed 0.5, 1, 2 or 4); its views come through `snapshots()`.
+
+        The replay starts at tick 0 and ends with `match.ended` carrying the stored outcome
+        (`last_outcome`), or with an `error` `replay/mismatch` (`last_error`; the stream ends).
+        """
+        before = self.match
+        await self.request({"type": "match.replay", "match_id": match_id, "speed": speed})
+        self._watching = None
+        await self.until(lambda c: c.match is not before and c.match is not None and c.match.match_id == match_id)
+        assert self.match is not None
+        return self.match
+
+    async def replay_control(self, *, speed: float | None = None, paused: bool | None = None) -> p.ReplayState:
+        """Change the replay's speed and/or pause or resume it; returns its new `match.replay.state`."""
+        msg: dict[str, Any] = {"type": "match.replay.control"}
+        if speed is not None:
+            msg["speed"] = speed
+        if paused is not None:
+            msg["paused"] = paused
+        self.replay_state = None
+        await self.request(msg)
+        await self.until(lambda c: c.replay_state is not None)
+        assert self.replay_state is not None
+        return self.replay_state
+
+    def _end_replay(self) -> None:
+        """Forget the replay being watched (its stream ends without an outcome)."""
+        if self.match is not None and self.match.replay:
+            old = self.match.match_id
+            self.match, self.view = None, None
+            self._match_over(old)
 
     async def ping(self) -> float:
         """Round trip time in milliseconds (also kept in `latency_ms`)."""
@@ -532,11 +587,27 @@ class SkirmishClient:
         self._connected.set()
         if self._first is not None and not self._first.done():
             self._first.set_result(msg)
+        loop = asyncio.get_running_loop()
         if self._list_filter is not None:
             game, free_only = self._list_filter
-            asyncio.get_running_loop().create_task(
-                self._send_quietly({"type": "lobby.list.subscribe", "game": game, "free_only": free_only})
-            )
+            loop.create_task(self._send_quietly({"type": "lobby.list.subscribe", "game": game, "free_only": free_only}))
+        if self._live_filter is not None:
+            loop.create_task(self._send_quietly({"type": "match.list.subscribe", "game": self._live_filter[0]}))
+        if self.match is not None and self.match.replay:
+            self._end_replay()  # the server keeps no replay across sockets
+        elif self.match is not None and self.match.seat is None and self._watching is not None:
+            loop.create_task(self._spectate_again(*self._watching))
+
+    async def _spectate_again(self, match_id: str, code: str | None) -> None:
+        """After a reconnect: watch the same match again (its stream ends if it ended meanwhile)."""
+        msg: dict[str, Any] = {"type": "match.spectate", "match_id": match_id}
+        if code is not None:
+            msg["code"] = code
+        try:
+            await self.request(msg)
+        except (SkirmishError, TimeoutError):
+            self._watching = None
+            self._match_over(match_id)
 
     async def _send_quietly(self, message: dict[str, Any]) -> None:
         with contextlib.suppress(SkirmishError):
@@ -544,6 +615,8 @@ class SkirmishClient:
 
     def _on_error(self, msg: p.Error) -> None:
         self.last_error = msg
+        if msg.code == p.ErrorCode.REPLAY_MISMATCH and self.match is not None and self.match.replay:
+            self._match_over(self.match.match_id)
 
     def _on_pong(self, msg: p.Pong) -> None:
         if msg.t is not None:
@@ -572,9 +645,26 @@ class SkirmishClient:
         else:
             self.lobbies[msg.lobby.id] = msg.lobby
 
+    def _on_match_list(self, msg: p.MatchList) -> None:
+        self.live_matches = {m.match_id: m for m in msg.matches}
+
+    def _on_match_list_update(self, msg: p.MatchListUpdate) -> None:
+        if msg.op == "remove" or msg.match is None:
+            self.live_matches.pop(msg.match_id, None)
+        else:
+            self.live_matches[msg.match_id] = msg.match
+
+    def _on_match_replay_state(self, msg: p.ReplayState) -> None:
+        self.replay_state = msg
+
     def _on_match_started(self, msg: p.MatchStarted) -> None:
-        if self.match is None or self.match.match_id != msg.match_id:
-            self.view = None
+        replaying = msg.replay or (self.match is not None and self.match.replay)
+        if self.match is None or self.match.match_id != msg.match_id or replaying:
+            self.view = None  # a replay always starts again at tick 0
+        if msg.replay:
+            self.replay_state = None
+        if self.match is not None and self.match.replay:
+            self._end_replay()  # something else replaces the replay watched so far
         self.match = msg
 
     def _on_snapshot(self, msg: p.Snapshot) -> None:
@@ -602,6 +692,8 @@ class SkirmishClient:
 
     def _on_match_ended(self, msg: p.MatchEndedMessage) -> None:
         self.last_outcome = msg
+        if self._watching is not None and self._watching[0] == msg.match_id:
+            self._watching = None
         self._match_over(msg.match_id)
 
     def _match_over(self, match_id: str) -> None:

@@ -102,3 +102,66 @@ async def test_two_clients_play_a_match_and_a_dropped_socket_keeps_the_seat(serv
     await bob.close()
     await sam.close()
     assert "Traceback" not in server.logs()
+
+
+async def test_live_list_spectate_from_it_and_a_replay_to_its_stored_outcome(server: DaphneServer):
+    for name in ("ann", "ben", "sam"):
+        await sync_to_async(make_user)(name)
+    ann = await SkirmishClient.sign_in(server.http, "ann", PASSWORD)
+    ben = await SkirmishClient.sign_in(server.http, "ben", PASSWORD, codec=p.JSON)
+    sam = await SkirmishClient.sign_in(server.http, "sam", PASSWORD)
+    assert await sam.list_live_matches() == []
+
+    created = await ann.create_lobby("Public table", "connect_four", options={"turn_seconds": 20})
+    await ben.join_lobby(code=created["code"])
+    await ann.set_ready(True)
+    await ben.set_ready(True)
+    match_id = await ann.start_match()
+
+    # the live list is pushed to sam: the match, its players and their ratings (none yet), nobody watching
+    await sam.until(lambda c: match_id in c.live_matches)
+    row = sam.live_matches[match_id]
+    assert row.game == "connect_four" and row.mode == "lobby" and row.spectators == 0
+    assert [(pl.seat, pl.user.name, pl.rating) for pl in row.players] == [(0, "ann", None), (1, "ben", None)]
+    watching = await sam.spectate(row.match_id)
+    assert watching.seat is None and not watching.replay
+    sam_views = sam.snapshots()
+    await ann.until(lambda c: c.view is not None and c.view.doc["spectators"] == 1)  # players see the count
+    await sam.until(lambda c: c.live_matches[match_id].spectators == 1)  # and so does the list
+
+    await ann.until(lambda c: c.view is not None)
+    first = ann.view.game["turn"]
+    winner, loser = (ann, ben) if first == 0 else (ben, ann)
+    await asyncio.wait_for(asyncio.gather(play(winner, 0), play(loser, 6)), 60)
+    live = [view async for view in sam_views]
+    assert live[-1].game["winner"] == first
+    await sam.until(lambda c: match_id not in c.live_matches)  # an ended match leaves the list
+
+    stored = await sync_to_async(Match.objects.get)(pk=match_id)
+    participants = await sync_to_async(list)(stored.participants.values_list("seat", "placement"))
+    started = await sam.replay(match_id, speed=2)
+    assert started.replay and started.seat is None and started.match_id == match_id
+    replayed = sam.snapshots()
+    first_view = await replayed.next(timeout=10)
+    assert first_view.tick == 0 and sum(map(len, first_view.game["board"])) == 0  # from the start
+    paused = await sam.replay_control(paused=True)
+    assert paused.paused and paused.speed == 2
+    held = sam.view.tick
+    with pytest.raises(TimeoutError):  # nothing comes while paused (one frame in flight at most)
+        while True:
+            view = await replayed.next(timeout=0.5)
+            assert view.tick <= held + 1
+    resumed = await sam.replay_control(paused=False, speed=4)
+    assert not resumed.paused and resumed.speed == 4
+    views = [view async for view in replayed]
+    assert [v.tick for v in views] == list(range(views[0].tick, stored.ticks + 1))  # every tick, in order
+    assert views[-1].game == live[-1].game  # the replay ends on the live final board
+    ended = sam.last_outcome
+    assert ended is not None and ended.match_id == match_id and ended.state_hash == stored.final_hash
+    assert ended.outcome.reason == stored.reason == "four_in_a_row"
+    assert ended.outcome.placements == {str(seat): place for seat, place in participants}
+    assert ended.outcome == winner.last_outcome.outcome  # what the players were told at the end
+    assert sam.match is None
+    for client in (ann, ben, sam):
+        await client.close()
+    assert "Traceback" not in server.logs()

@@ -120,17 +120,26 @@ def play_connect_four(winner: Player, loser: Player) -> None:
                 winner.shot("browser-match")
 
 
-def test_two_players_sign_up_make_a_lobby_and_play_connect_four_to_a_win(server: DaphneServer, browser):
+def board(player: Player) -> list[list[int]]:
+    """The connect-four board the page holds (columns of seats, bottom first)."""
+    return player.page.evaluate("() => window.skirmish.view.doc.game.board")
+
+
+def test_two_players_play_connect_four_to_a_win_a_third_watches_from_the_live_list_then_a_replay(
+    server: DaphneServer, browser
+):
     alice = Player(browser, server, "alice")
     bob = Player(browser, server, "bob", viewport={"width": 390, "height": 844})  # a phone
+    sam = Player(browser, server, "sam")
     alice.sign_up()
     bob.sign_up()
+    sam.sign_up()
+    sam.page.wait_for_selector("#live-list li.empty")  # nothing is being played yet
 
-    # alice creates a private lobby; bob joins it with the code
+    # alice creates a public lobby; bob joins it with the code
     alice.page.fill("#create-name", "Friday night")
     alice.page.select_option("#create-game", "connect_four")
     alice.page.fill("#create-form input[name=turn_seconds]", "60")
-    alice.page.check("#create-private")
     alice.page.click("#create-submit")
     code = alice.page.text_content("#lobby-code", timeout=10_000)
     assert code and len(code) == 6
@@ -154,17 +163,25 @@ def test_two_players_sign_up_make_a_lobby_and_play_connect_four_to_a_win(server:
         player.page.wait_for_selector("#c4-board")
         player.page.wait_for_function("() => window.skirmish.view !== null")
     first = alice.page.evaluate("() => window.skirmish.view.doc.game.turn")
+    assert alice.page.get_attribute("#spectator-count", "data-count") == "0"
 
-    # a third person watches the match with its id (and the private lobby's code)
+    # a third person sees the match appear in the live list (pushed, no reload) and watches it
     match_id = alice.page.text_content("#match-id")
-    sam = Player(browser, server, "sam")
-    sam.sign_up()
-    sam.page.fill("#watch-id", match_id)
-    sam.page.fill("#watch-code", code)
-    sam.page.click("#watch-submit")
+    row = sam.page.wait_for_selector(f".live-row[data-match-id='{match_id}']")
+    assert "alice" in row.text_content() and "bob" in row.text_content() and "Connect Four" in row.text_content()
+    assert row.query_selector(".rating").text_content() == "unrated"  # nobody has played a rated match yet
+    elapsed = row.query_selector(".elapsed")
+    shown = elapsed.text_content()
+    sam.page.wait_for_function("([el, was]) => el.textContent !== was", arg=[elapsed, shown])  # the clock runs
+    sam.shot("browser-live-list")
+    row.query_selector(".watch-btn").click()
     sam.page.wait_for_selector("#c4-board")
     assert sam.page.evaluate("() => window.skirmish.match.seat") is None
     assert sam.page.locator(".c4-col.playable").count() == 0  # a spectator cannot move
+    # the players (and the spectator) see that one person watches
+    for player in (alice, bob, sam):
+        player.page.wait_for_selector("#spectator-count[data-count='1']")
+    assert alice.page.text_content("#spectator-count").strip() == "1 watching"
     winner, loser = (alice, bob) if first == 0 else (bob, alice)
     assert winner.my_turn() or winner.page.wait_for_function(
         "() => document.querySelector('#turn-status').textContent === 'Your turn: pick a column'"
@@ -179,9 +196,14 @@ def test_two_players_sign_up_make_a_lobby_and_play_connect_four_to_a_win(server:
     assert loser.page.text_content("#result-card h2") == f"{winner.name} won"
     assert winner.page.locator(".c4-cell.win").count() == 4
     winner.shot("browser-result")
+    live_board = board(winner)
+    assert sum(map(len, live_board)) == 7
     sam.page.wait_for_selector("#result-card")
     assert sam.page.locator(".c4-cell.filled").count() == 7 and sam.page.locator(".c4-cell.win").count() == 4
+    assert board(sam) == live_board
     sam.shot("browser-spectator")
+    sam.page.click("#back-btn")  # the finished match has left the live list
+    sam.page.wait_for_selector("#live-list li.empty")
     assert sam.errors == []
     sam.close()
 
@@ -192,6 +214,34 @@ def test_two_players_sign_up_make_a_lobby_and_play_connect_four_to_a_win(server:
     winner.page.click("nav a[data-screen=history]")
     winner.page.wait_for_selector("#history td:has-text('won')")
     winner.shot("browser-history")
+
+    # the replay of that match, from the history page: it plays, slows down, pauses, resumes at 4x, ends
+    winner.page.click(f".replay-btn[data-match-id='{match_id}']")
+    winner.page.wait_for_selector("#replay-bar[data-speed='1'] .speed.active[data-speed='1']")
+    assert winner.page.evaluate("() => window.skirmish.match.replay && window.skirmish.match.seat === null")
+    winner.page.wait_for_function("() => document.querySelectorAll('.c4-cell.filled').length >= 1")  # it progresses
+    winner.page.click(".speed[data-speed='0.5']")
+    winner.page.wait_for_selector("#replay-bar[data-speed='0.5']")
+    winner.page.click("#replay-pause")
+    winner.page.wait_for_selector("#replay-bar[data-paused='true']")
+    assert winner.page.text_content("#replay-pause") == "Resume"
+    held = winner.page.evaluate("() => [window.skirmish.view.tick, document.querySelectorAll('.c4-cell.filled').length]")
+    assert 1 <= held[1] < 7
+    winner.page.wait_for_timeout(600)  # paused: nothing moves for a while
+    assert winner.page.evaluate("() => window.skirmish.view.tick") == held[0]
+    winner.shot("browser-replay")
+    winner.page.click(".speed[data-speed='4']")
+    winner.page.wait_for_selector("#replay-bar[data-speed='4'][data-paused='true']")
+    winner.page.click("#replay-pause")
+    winner.page.wait_for_selector("#replay-bar[data-paused='false']")
+    winner.page.wait_for_selector("#result-card", timeout=20_000)
+    assert winner.page.text_content("#result-card h2") == f"{winner.name} won"
+    assert board(winner) == live_board  # the replay ends on the live final board
+    assert winner.page.locator(".c4-cell.filled").count() == 7 and winner.page.locator(".c4-cell.win").count() == 4
+    assert winner.page.evaluate("() => window.skirmish.view.tick") > held[0]
+    winner.shot("browser-replay-end")
+    winner.page.click("#back-btn")
+    winner.page.wait_for_selector("#history")
     winner.page.click("nav a[data-screen=leaderboard]")
     winner.page.click("#leaderboard .tabs a:has-text('Connect Four')")
     winner.page.wait_for_selector(f"#leaderboard td:has-text('{winner.name}')")

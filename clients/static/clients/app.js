@@ -6,6 +6,7 @@ import { h, clear, gameTitle, toast, SEAT_COLOURS } from "./dom.js";
 import { ConnectFourView } from "./connect_four.js";
 import { ArenaView } from "./arena.js";
 import { GenericView } from "./generic.js";
+import { LiveMatches, ReplayBar, renderLiveRows, tickLiveRows, watchersBadge } from "./watch.js";
 
 const GAME_VIEWS = { connect_four: ConnectFourView, arena: ArenaView };
 const GAME_OPTIONS = {
@@ -30,6 +31,10 @@ const state = {
   ended: null,
   gameView: null,
   screen: null,
+  live: new LiveMatches(),
+  watching: null, // {match_id, code}: the live match I spectate (watched again after a reconnect)
+  replayBar: null,
+  replayFailed: null,
 };
 
 // ---- connection status --------------------------------------------------------------------
@@ -43,6 +48,16 @@ conn.on("open", () => {
   setStatus("online", "online");
   state.lobby = null;
   conn.send({ type: "lobby.list.subscribe", game: state.filter.game || null, free_only: state.filter.free, rid: 0 });
+  conn.send({ type: "match.list.subscribe", rid: 0 });
+  if (conn.match?.replay && !conn.match.ended) {
+    // The server does not keep a replay across sockets: say so rather than show a frozen board.
+    conn.match = null;
+    toast("The connection dropped and the replay stopped; start it again from your history.", "info");
+  } else if (conn.match && conn.match.seat === null && !conn.match.ended && state.watching?.match_id === conn.match.match_id) {
+    const msg = { type: "match.spectate", match_id: state.watching.match_id };
+    if (state.watching.code) msg.code = state.watching.code;
+    conn.request(msg).catch(() => { conn.match = null; state.watching = null; render(); }); // ended meanwhile
+  }
   render();
 });
 conn.on("close", ({ fatal, code }) => {
@@ -55,8 +70,28 @@ conn.on("latency", (ms) => {
 });
 conn.on("error", (msg) => {
   if (msg.seq !== null && msg.seq !== undefined) return; // a refused input: the board shows the truth
+  if (msg.code === "replay/mismatch" && conn.match?.replay) {
+    state.replayFailed = msg.message;
+    renderResult();
+    return;
+  }
   if (msg.rid === undefined || msg.rid === null || msg.rid === 0) toast(msg.message);
 });
+
+// ---- live matches -------------------------------------------------------------------------
+
+conn.on("match.list", (msg) => {
+  state.live.reset(msg.matches);
+  renderLiveList();
+});
+conn.on("match.list.update", (msg) => {
+  state.live.update(msg);
+  renderLiveList();
+});
+setInterval(() => {
+  const list = document.getElementById("live-list");
+  if (list) tickLiveRows(list, state.live);
+}, 1000);
 
 // ---- lobby list ---------------------------------------------------------------------------
 
@@ -97,15 +132,22 @@ conn.on("queue.state", (msg) => {
 
 // ---- matches ------------------------------------------------------------------------------
 
-conn.on("match.started", () => {
+conn.on("match.started", (msg) => {
+  const same = state.screen === "match" && state.shown === msg.match_id && !msg.replay; // my seat, restored
   state.ended = null;
   state.queue = null;
+  state.replayFailed = null;
+  if (msg.seat !== null || msg.replay) state.watching = null;
+  if (!same) state.screen = null; // a new match (or a new replay of the same one): a fresh view
   render();
 });
 conn.on("view", (view) => {
   if (state.screen !== "match") render();
   state.gameView?.render(view);
   renderMatchBar(view);
+});
+conn.on("match.replay.state", (msg) => {
+  if (conn.match?.replay && msg.match_id === conn.match.match_id) state.replayBar?.setState(msg);
 });
 conn.on("match.ended", (msg) => {
   state.ended = msg;
@@ -128,9 +170,10 @@ function route() {
 function render() {
   const screen = route();
   if (screen === state.screen && screen === "match") return;
-  if (state.gameView && screen !== "match") {
+  if (state.gameView) {
     state.gameView.destroy();
     state.gameView = null;
+    state.replayBar = null;
   }
   state.screen = screen;
   for (const link of document.querySelectorAll("nav a")) link.classList.toggle("active", link.dataset.screen === screen);
@@ -156,7 +199,7 @@ function games() {
 function renderLobbies() {
   const gameSelect = h("select", { id: "filter-game", "aria-label": "Game" }, h("option", { value: "" }, "All games"),
     games().map((g) => h("option", { value: g, selected: state.filter.game === g }, gameTitle(g))));
-  gameSelect.addEventListener("change", () => { state.filter.game = gameSelect.value; resubscribe(); });
+  gameSelect.addEventListener("change", () => { state.filter.game = gameSelect.value; resubscribe(); renderLiveList(); });
   const free = h("input", { type: "checkbox", id: "filter-free", checked: state.filter.free });
   free.addEventListener("change", () => { state.filter.free = free.checked; resubscribe(); });
   const search = h("input", { type: "search", id: "filter-text", placeholder: "Search by name or host", value: state.filter.text });
@@ -172,14 +215,38 @@ function renderLobbies() {
       h("div.card.span2", {},
         h("div.card-head", {}, h("h2", {}, "Open lobbies"), h("span.muted", { id: "lobby-count" })),
         h("div.filters", {}, gameSelect, h("label.check", {}, free, " Free seats only"), search),
-        h("ul.lobby-list", { id: "lobby-list" })),
+        h("ul.lobby-list", { id: "lobby-list" }),
+        h("div.card-head.live-head", {}, h("h2", {}, h("span.live-dot", { "aria-hidden": "true" }), "Live matches"), h("span.muted", { id: "live-count" })),
+        h("ul.live-list", { id: "live-list", "aria-live": "polite" })),
       h("div.stack", {},
         h("div.card", { id: "quick-play" }, h("h2", {}, "Quick play"), h("div", { id: "queue-box" })),
         h("div.card", {}, h("h2", {}, "Join by code"), joinForm),
         h("div.card", {}, h("h2", {}, "Watch a match"), watchForm()),
         h("div.card", {}, h("h2", {}, "Create a lobby"), createForm))));
   renderLobbyRows();
+  renderLiveList();
   renderQueue();
+}
+
+function renderLiveList() {
+  const list = document.getElementById("live-list");
+  if (!list) return;
+  const rows = state.live.sorted(state.filter.game);
+  document.getElementById("live-count").textContent = rows.length ? `${rows.length} playing now` : "";
+  renderLiveRows(list, rows, (row) => watch(row.match_id), conn.user?.id);
+}
+
+function watch(matchId, code = null) {
+  const msg = { type: "match.spectate", match_id: matchId };
+  if (code) msg.code = code;
+  state.ended = null;
+  state.watching = { match_id: matchId, code };
+  return call(msg);
+}
+
+function replay(matchId, speed = 1) {
+  state.ended = null;
+  return call({ type: "match.replay", match_id: matchId, speed });
 }
 
 function resubscribe() {
@@ -233,10 +300,7 @@ function watchForm() {
   const code = h("input", { id: "watch-code", placeholder: "code (private)", maxlength: 6, autocomplete: "off" });
   return h("form", { id: "watch-form", onsubmit: (e) => {
     e.preventDefault();
-    const msg = { type: "match.spectate", match_id: id.value.trim() };
-    if (code.value.trim()) msg.code = code.value.trim().toUpperCase();
-    state.ended = null;
-    call(msg);
+    watch(id.value.trim(), code.value.trim().toUpperCase() || null);
   } }, h("div.row", {}, id, code), h("button", { type: "submit", id: "watch-submit" }, "Watch"));
 }
 
@@ -318,14 +382,25 @@ function appendChat(msg) {
 
 function renderMatch() {
   const match = conn.match;
+  state.shown = match.replay ? null : match.match_id;
   const players = h("ul.players", { id: "match-players" }, match.players.map((p) =>
     h("li", {}, h("span.swatch", { style: { background: SEAT_COLOURS[p.seat] } }), p.user.name, p.seat === match.seat ? h("span.muted", {}, " (you)") : null)));
   const board = h("div.board", { id: "game-root" });
-  app.append(h("section.match", { id: "match", dataset: { game: match.game } },
-    h("div.card-head", {}, h("h2", {}, gameTitle(match.game)), h("span.muted", { id: "match-bar" }, "waiting for the first frame…")),
-    h("p.muted.share", {}, "Spectators can watch with the match id ", h("code", { id: "match-id", title: "Click to copy", onclick: () => navigator.clipboard?.writeText(match.match_id) }, match.match_id),
-      match.seat === null ? h("button.small.secondary", { type: "button", id: "unwatch-btn", onclick: async () => { await call({ type: "match.unspectate" }); conn.match = null; state.ended = null; render(); } }, "Stop watching") : null),
-    players, board, h("div", { id: "result" })));
+  let top;
+  if (match.replay) {
+    state.replayBar = new ReplayBar((change) => call({ type: "match.replay.control", ...change }), () => leaveMatch());
+    state.replayBar.tickRate = match.tick_rate;
+    if (conn.replayState?.match_id === match.match_id) state.replayBar.setState(conn.replayState);
+    top = state.replayBar.el;
+  } else {
+    top = h("p.muted.share", {}, match.seat === null ? "Match id " : "Spectators can watch with the match id ", h("code", { id: "match-id", title: "Click to copy", onclick: () => navigator.clipboard?.writeText(match.match_id) }, match.match_id),
+      h("span", { id: "watchers-slot" }),
+      match.seat === null ? h("button.small.secondary", { type: "button", id: "unwatch-btn", onclick: () => leaveMatch() }, "Stop watching") : null);
+  }
+  const delay = match.seat === null && !match.replay && match.spectator_delay ? h("span.badge", { title: "Spectators see this match later than its players" }, `${match.spectator_delay} s delay`) : null;
+  app.append(h("section.match", { id: "match", dataset: { game: match.game, replay: String(Boolean(match.replay)) } },
+    h("div.card-head", {}, h("h2", {}, gameTitle(match.game), match.replay ? h("span.muted", {}, " · replay") : null, " ", delay), h("span.muted", { id: "match-bar" }, "waiting for the first frame…")),
+    top, players, board, h("div", { id: "result" })));
   const View = GAME_VIEWS[match.game] ?? GenericView; // a game without its own view: JSON state and inputs
   state.gameView = new View(board, conn);
   if (conn.view) {
@@ -335,15 +410,39 @@ function renderMatch() {
   if (state.ended) renderResult();
 }
 
+async function leaveMatch() {
+  if (!conn.match?.ended) await call({ type: "match.unspectate" });
+  conn.match = null;
+  state.ended = null;
+  state.watching = null;
+  render();
+}
+
 function renderMatchBar(view) {
   const bar = document.getElementById("match-bar");
-  if (!bar) return;
-  const role = conn.match?.seat === null ? "spectating" : `seat ${conn.match.seat + 1}`;
+  if (!bar || !conn.match) return;
+  if (conn.match.replay) {
+    bar.textContent = `watching a replay · tick ${view.tick}`;
+    state.replayBar?.progress(view.tick, conn.match.tick_rate);
+    return;
+  }
+  const role = conn.match.seat === null ? "spectating" : `seat ${conn.match.seat + 1}`;
   bar.textContent = `${role} · tick ${view.tick} · ${conn.latency === null ? "–" : conn.latency + " ms"}`;
+  const slot = document.getElementById("watchers-slot");
+  const count = Number(view.doc.spectators || 0);
+  if (slot && slot.dataset.count !== String(count)) {
+    slot.dataset.count = String(count);
+    clear(slot).append(watchersBadge(count));
+  }
 }
 
 function renderResult() {
   const box = document.getElementById("result");
+  if (box && state.replayFailed) {
+    clear(box).append(h("div.result.card", { id: "result-card" }, h("h2", {}, "This replay cannot be shown"), h("p.muted", {}, state.replayFailed),
+      h("button", { type: "button", id: "back-btn", onclick: () => leaveMatch() }, "Back")));
+    return;
+  }
   if (!box || !state.ended) return;
   const { outcome } = state.ended;
   const names = Object.fromEntries(conn.match.players.map((p) => [p.seat, p.user.name]));
@@ -354,7 +453,12 @@ function renderResult() {
     h("h2", {}, headline), h("p.muted", {}, `Ended: ${outcome.reason.replace(/_/g, " ")}`),
     h("ol", {}, Object.entries(outcome.placements).sort((a, b) => a[1] - b[1]).map(([seat, place]) =>
       h("li", {}, `${names[seat]} — place ${place}` + (outcome.scores[seat] !== undefined ? `, score ${outcome.scores[seat]}` : "")))),
-    h("button", { type: "button", id: "back-btn", onclick: () => { conn.match = null; state.ended = null; render(); } }, state.lobby ? "Back to the lobby" : "Back to lobbies")));
+    conn.match.replay ? h("div.row.center", {},
+      h("button.secondary", { type: "button", id: "replay-again", onclick: () => replay(conn.match.match_id, state.replayBar?.state.speed || 1) }, "Watch again"),
+      h("button", { type: "button", id: "back-btn", onclick: () => leaveMatch() }, state.lobby ? "Back to the lobby" : "Back to history"))
+      : h("button", { type: "button", id: "back-btn", onclick: () => leaveMatch() }, state.lobby ? "Back to the lobby" : "Back to lobbies")));
+  if (conn.match.replay) state.replayBar?.ended();
+  document.getElementById("unwatch-btn")?.remove(); // the result card's button takes over
 }
 
 // ---- screens: leaderboard and history -----------------------------------------------------
@@ -386,11 +490,11 @@ function renderLeaderboard() {
 function renderHistory() {
   const table = h("tbody");
   app.append(h("section.card", { id: "history" }, h("h2", {}, "Your matches"),
-    h("table", {}, h("thead", {}, h("tr", {}, ["When", "Game", "Players", "Result", "Rating"].map((c) => h("th", {}, c)))), table)));
+    h("table", {}, h("thead", {}, h("tr", {}, ["When", "Game", "Players", "Result", "Rating", ""].map((c) => h("th", {}, c)))), table)));
   const me = Number(document.body.dataset.userId);
   getJSON(`/api/players/${me}/matches?page_size=50`)
     .then((body) => {
-      if (!body.results.length) table.append(h("tr", {}, h("td", { colspan: 5 }, "No matches yet. Go play one!")));
+      if (!body.results.length) table.append(h("tr", {}, h("td", { colspan: 6 }, "No matches yet. Go play one!")));
       for (const m of body.results) {
         const mine = m.participants.find((p) => p.user.id === me);
         const change = mine?.rating_change;
@@ -399,10 +503,12 @@ function renderHistory() {
           h("td", {}, gameTitle(m.game)),
           h("td", {}, m.participants.map((p) => p.user.name).join(", ")),
           h("td", {}, m.status !== "finished" ? m.status : mine?.winner ? "won" : m.reason === "draw" ? "draw" : "lost", h("span.muted", {}, ` (${(m.reason || "").replace(/_/g, " ")})`)),
-          h("td", { class: change > 0 ? "up" : change < 0 ? "down" : "" }, change === null || change === undefined ? "–" : (change > 0 ? "+" : "") + Math.round(change))));
+          h("td", { class: change > 0 ? "up" : change < 0 ? "down" : "" }, change === null || change === undefined ? "–" : (change > 0 ? "+" : "") + Math.round(change)),
+          h("td.actions", {}, m.status === "finished" || m.status === "aborted"
+            ? h("button.small.secondary.replay-btn", { type: "button", dataset: { matchId: m.id }, onclick: () => replay(m.id) }, "Watch replay") : null)));
       }
     })
-    .catch((err) => table.append(h("tr", {}, h("td", { colspan: 5 }, `Cannot load your matches: ${err.message}`))));
+    .catch((err) => table.append(h("tr", {}, h("td", { colspan: 6 }, `Cannot load your matches: ${err.message}`))));
 }
 
 // ---- start --------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ export class Connection {
     this.user = null;
     this.match = null; // match.started
     this.view = null; // {matchId, seat, tick, t, doc}
+    this.replayState = null; // match.replay.state of the replay being watched
     this.resyncing = false;
     this.latency = null;
     this.serverOffset = 0; // server time - local time, ms
@@ -165,8 +166,14 @@ export class Connection {
   }
 
   on_match_started(msg) {
-    if (!this.match || this.match.match_id !== msg.match_id) this.view = null;
+    // A replay always starts again at tick 0, even of the match on screen.
+    if (!this.match || this.match.match_id !== msg.match_id || msg.replay || this.match.replay) this.view = null;
+    if (msg.replay) this.replayState = null;
     this.match = msg;
+  }
+
+  on_match_replay_state(msg) {
+    this.replayState = msg;
   }
 
   on_snapshot(msg) {
