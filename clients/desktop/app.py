@@ -1,8 +1,9 @@
 """The desktop client: pygame drawing over the asyncio client library, one window, four screens.
 
-Screens: sign in (or register) -> lobbies (live list, join, join by code, create, quick play) ->
-lobby (members, ready, start, add a bot, leave) -> match (connect four by mouse, arena by arrow
-keys / WASD, spectating). Widgets have ids so the headless test can click them by name.
+Screens: sign in (or register) -> lobbies (live list, join, join by code, create, quick play, the
+live matches to watch) -> lobby (members, ready, start, add a bot, leave) -> match (connect four by
+mouse, arena by arrow keys / WASD, spectating with the spectator count). Widgets have ids so the
+headless test can click them by name.
 """
 
 from __future__ import annotations
@@ -211,6 +212,7 @@ class DesktopApp:
             await register(server, name, password)
         self.client = await SkirmishClient.sign_in(server, name, password)
         await self.client.list_lobbies()
+        await self.client.list_live_matches()
         self.message = ""
 
     async def create(self, game: str) -> None:
@@ -240,6 +242,18 @@ class DesktopApp:
         if self.client:
             self.client.view = None
             self.client.last_outcome = None
+
+    async def watch(self, match_id: str) -> None:
+        """Spectate a match from the live list."""
+        assert self.client
+        self.client.last_outcome = None
+        await self.client.spectate(match_id)
+
+    async def stop_watching(self) -> None:
+        """Leave the match being spectated."""
+        assert self.client
+        await self.client.unspectate()
+        self.client.view = None
 
     # ---- drawing ------------------------------------------------------------------------
 
@@ -308,7 +322,7 @@ class DesktopApp:
     def draw_lobbies(self, client: SkirmishClient, old: dict[str, Field]) -> None:
         pygame.draw.rect(self.surface, PANEL, (20, 64, 600, 540), border_radius=10)
         self.text("Open lobbies", (36, 78), self.big)
-        lobbies = sorted(client.lobbies.values(), key=lambda lob: -lob.id)[:10]
+        lobbies = sorted(client.lobbies.values(), key=lambda lob: -lob.id)[:6]
         if not lobbies:
             self.text("No open lobbies yet: create one.", (36, 130), self.font, MUTED)
         for i, lob in enumerate(lobbies):
@@ -322,6 +336,7 @@ class DesktopApp:
                 self.add_button(f"join-{lob.id}", "Join", (520, y, 80, 32), join)
             else:
                 self.text("playing", (530, y + 6), self.small, MUTED)
+        self.draw_live(client)
         pygame.draw.rect(self.surface, PANEL, (640, 64, 300, 540), border_radius=10)
         self.text("Create", (656, 78), self.big)
         self.add_button("create-connect_four", "Connect Four", (656, 124, 268, 40), lambda: self.create("connect_four"))
@@ -338,6 +353,23 @@ class DesktopApp:
                 lambda g=game: client.request({"type": "queue.join", "game": g}),
                 style="secondary",
             )
+
+    def draw_live(self, client: SkirmishClient) -> None:
+        """The public matches being played, newest first, each with a Watch button."""
+        pygame.draw.line(self.surface, LINE, (36, 406), (600, 406))
+        self.text("Live matches", (36, 418), self.big)
+        rows = sorted(client.live_matches.values(), key=lambda m: -m.started_at)[:3]
+        if not rows:
+            self.text("Nobody is playing a public match right now.", (36, 466), self.font, MUTED)
+        for i, row in enumerate(rows):
+            y = 462 + i * 46
+            players = " vs ".join(
+                pl.user.name + (f" ({pl.rating:.0f})" if pl.rating is not None else "")
+                for pl in sorted(row.players, key=lambda pl: pl.seat)
+            )
+            self.text(players[:34], (36, y + 4))
+            self.text(f"{row.game.replace('_', ' ')} · {row.spectators} watching", (330, y + 6), self.small, MUTED)
+            self.add_button(f"watch-{row.match_id}", "Watch", (520, y, 80, 32), lambda m=row.match_id: self.watch(m))
 
     def draw_lobby(self, client: SkirmishClient) -> None:
         lobby = client.lobby
@@ -371,7 +403,10 @@ class DesktopApp:
             return
         role = "spectating" if view.seat is None else f"seat {view.seat + 1}"
         title = (match.game if match else "").replace("_", " ")
-        self.text(f"{title} · {role} · tick {view.tick}", (20, 60), self.small, MUTED)
+        watchers = view.doc.get("spectators", 0)
+        self.text(f"{title} · {role} · tick {view.tick} · {watchers} watching", (20, 60), self.small, MUTED)
+        if match is not None and match.seat is None:
+            self.add_button("stop-watching", "Stop watching", (780, 56, 160, 32), self.stop_watching, style="secondary")
         if "board" in view.game:
             self.draw_connect_four(view.game, view.seat)
         elif "players" in view.game and "pickups" in view.game:

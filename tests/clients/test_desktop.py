@@ -99,3 +99,37 @@ async def test_desktop_signs_in_makes_a_lobby_adds_a_bot_and_plays_a_match(serve
         await app.close()
     assert os.path.getsize(ARTIFACTS / "desktop-match.png") > 1000
     assert "Traceback" not in server.logs()
+
+
+async def test_desktop_watches_a_bot_match_from_the_live_list(server: DaphneServer, headless):
+    from clients.bot import BotConfig, run_bot
+    from clients.desktop.app import DesktopApp
+
+    await sync_to_async(make_user)("vera")
+    host = BotConfig(server=server.http, name="bot-a", host=True, game="connect_four", matches=1, think=0.25)
+    guest = BotConfig(server=server.http, name="bot-b", game="connect_four", matches=1, think=0.25, seed=3)
+    bots = asyncio.gather(run_bot(host), run_bot(guest))
+    app = DesktopApp(server.http, "vera", PASSWORD)
+    runner = asyncio.create_task(app.run())
+    try:
+        await click(app, "signin")
+        await until(lambda: app.client is not None and app.client.connected)
+        await until(lambda: bool(app.client.live_matches), timeout=30)  # the bots' match, pushed to the list
+        (match_id,) = app.client.live_matches
+        await until(lambda: any(b.id == f"watch-{match_id}" for b in app.screen.buttons))
+        pygame.image.save(app.surface, str(ARTIFACTS / "desktop-live-list.png"))
+        await click(app, f"watch-{match_id}")
+        await until(lambda: app.client.view is not None and app.client.view.seat is None)
+        await until(lambda: app.client.view.doc["spectators"] == 1)  # the count includes me
+        await until(lambda: any(b.id == "stop-watching" for b in app.screen.buttons))
+        pygame.image.save(app.surface, str(ARTIFACTS / "desktop-spectator.png"))
+        await until(lambda: app.client.last_outcome is not None, timeout=60)  # watched to the end
+        assert app.client.last_outcome.match_id == match_id
+        await click(app, "back")
+        await until(lambda: app.client.view is None and match_id not in app.client.live_matches)
+    finally:
+        app.running = False
+        await runner
+        await app.close()
+    assert await asyncio.wait_for(bots, 30) == [1, 1]
+    assert "Traceback" not in server.logs()

@@ -225,7 +225,9 @@ def test_two_players_play_connect_four_to_a_win_a_third_watches_from_the_live_li
     winner.page.click("#replay-pause")
     winner.page.wait_for_selector("#replay-bar[data-paused='true']")
     assert winner.page.text_content("#replay-pause") == "Resume"
-    held = winner.page.evaluate("() => [window.skirmish.view.tick, document.querySelectorAll('.c4-cell.filled').length]")
+    held = winner.page.evaluate(
+        "() => [window.skirmish.view.tick, document.querySelectorAll('.c4-cell.filled').length]"
+    )
     assert 1 <= held[1] < 7
     winner.page.wait_for_timeout(600)  # paused: nothing moves for a while
     assert winner.page.evaluate("() => window.skirmish.view.tick") == held[0]
