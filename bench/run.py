@@ -359,11 +359,13 @@ def report(points: list[dict[str, Any]], a: argparse.Namespace, before: Any, aft
             lines.append(f"Capacity ratio skirmish / colyseus ({label}capacity): {sk / cy:.2f}.")
 
     def bps(kind: str) -> float | None:
-        vals = [p["bytes_per_client_s"] for p in points if p["server"] == kind and p["bytes_per_client_s"]]
+        ok = [p for p in points if p["server"] == kind and p["bytes_per_client_s"] and p.get("on_time", True)]
+        vals = [p["bytes_per_client_s"] for p in ok]
         return sum(vals) / len(vals) if vals else None
 
     if bps("skirmish") and bps("colyseus"):
-        lines.append(f"Bytes/client/s ratio skirmish / colyseus: {bps('skirmish') / bps('colyseus'):.2f}.")
+        ratio = bps("skirmish") / bps("colyseus")  # type: ignore[operator]
+        lines.append(f"Bytes/client/s ratio skirmish / colyseus (mean of on-time points): {ratio:.2f}.")
     if any(p["spectators_supported"] is False for p in points):
         lines.append("Skirmish rows: spectators were not supported by the server yet, so only players connected.")
     return "\n".join(lines) + "\n"
