@@ -6,6 +6,7 @@ Example: python -m clients.loadtest --matches 50 --rate 20 --duration 20 --warmu
 from __future__ import annotations
 
 import argparse
+import os
 import secrets
 
 from clients.loadtest.runner import Config, run
@@ -25,7 +26,8 @@ def parse(argv: list[str] | None = None) -> tuple[Config, str | None, bool]:
     ap.add_argument("--ramp", type=float, default=50.0, help="connects per second (all processes)")
     ap.add_argument("--procs", type=int, default=1, help="load generator processes")
     ap.add_argument("--sample", type=float, default=0.1, help="share of clients that decode every frame")
-    ap.add_argument("--tokens", default=".loadtest-tokens.json", help="token cache file ('' to disable)")
+    cache = os.path.join(os.path.expanduser("~"), ".cache", "skirmish", "loadtest-tokens.json")
+    ap.add_argument("--tokens", default=cache, help="token cache file ('' to disable)")
     ap.add_argument("--prefix", default="lt", help="username prefix of the load-test accounts")
     ap.add_argument("--setup-timeout", type=float, default=60.0, help="seconds to seat one match")
     ap.add_argument("--out", help="write the run as JSON here")

@@ -83,6 +83,7 @@ def save_tokens(path: str | None, url: str, tokens: dict[str, str]) -> None:
         with open(path) as f:
             data = json.load(f)
     data[url.rstrip("/")] = tokens
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with open(path, "w") as f:
         json.dump(data, f)
 
