@@ -309,5 +309,24 @@ def test_an_arena_match_moves_my_disc_with_the_keyboard(server: DaphneServer, br
     erin.page.wait_for_selector("#result-card", timeout=40_000)
     thread.join(30)
     assert done == [1]
+
+    # the replay of the arena match draws on the same canvas (History is reachable from the lobby)
+    erin.page.click("#back-btn")
+    erin.page.wait_for_selector("#lobby-card")
+    erin.page.click("nav a[data-screen=history]")
+    erin.page.click("#history .replay-btn")
+    erin.page.wait_for_selector("#match[data-replay=true] #arena-canvas")
+    erin.page.click(".speed[data-speed='4']")
+    erin.page.wait_for_selector("#replay-bar[data-speed='4']")
+    erin.page.wait_for_function(  # my disc moves in the replay as it did in the match
+        f"x0 => Math.abs(window.skirmish.view.doc.game.players['{seat}'].x - x0) > 300", arg=start["x"]
+    )
+    assert erin.page.evaluate("() => window.skirmish.match.replay && window.skirmish.match.seat === null")
+    erin.shot("browser-replay-arena")
+    erin.page.click("#replay-stop")
+    erin.page.wait_for_selector("#history")
+    assert erin.page.evaluate("() => window.skirmish.match") is None
+    erin.page.click("nav a[data-screen=lobbies]")
+    erin.page.wait_for_selector("#lobby-card")
     assert erin.errors == []
     erin.close()

@@ -113,7 +113,7 @@ conn.on("lobby.state", (msg) => {
   state.lobby = msg.lobby;
   if (conn.match && conn.match.seat !== null && !msg.lobby.match_id && !state.ended) conn.match = null; // ended while away
   if (state.screen === "lobby" && !entering) updateLobby();
-  else render();
+  else if (state.screen !== "leaderboard" && state.screen !== "history") render();
 });
 conn.on("lobby.left", (msg) => {
   if (msg.reason === "kicked") toast("The host removed you from the lobby");
@@ -160,10 +160,10 @@ window.addEventListener("hashchange", () => render());
 
 function route() {
   if (conn.match && (!state.ended || state.ended.match_id === conn.match.match_id)) return "match";
-  if (state.lobby) return "lobby";
   const hash = location.hash.replace(/^#\/?/, "");
-  if (hash.startsWith("leaderboard")) return "leaderboard";
+  if (hash.startsWith("leaderboard")) return "leaderboard"; // reachable from a lobby too ("Play" goes back)
   if (hash.startsWith("history")) return "history";
+  if (state.lobby) return "lobby";
   return "lobbies";
 }
 
@@ -176,7 +176,8 @@ function render() {
     state.replayBar = null;
   }
   state.screen = screen;
-  for (const link of document.querySelectorAll("nav a")) link.classList.toggle("active", link.dataset.screen === screen);
+  const tab = screen === "lobby" ? "lobbies" : screen;
+  for (const link of document.querySelectorAll("nav a")) link.classList.toggle("active", link.dataset.screen === tab);
   clear(app);
   ({ lobbies: renderLobbies, lobby: renderLobby, match: renderMatch, leaderboard: renderLeaderboard, history: renderHistory })[screen]();
 }
@@ -455,8 +456,8 @@ function renderResult() {
       h("li", {}, `${names[seat]} — place ${place}` + (outcome.scores[seat] !== undefined ? `, score ${outcome.scores[seat]}` : "")))),
     conn.match.replay ? h("div.row.center", {},
       h("button.secondary", { type: "button", id: "replay-again", onclick: () => replay(conn.match.match_id, state.replayBar?.state.speed || 1) }, "Watch again"),
-      h("button", { type: "button", id: "back-btn", onclick: () => leaveMatch() }, state.lobby ? "Back to the lobby" : "Back to history"))
-      : h("button", { type: "button", id: "back-btn", onclick: () => leaveMatch() }, state.lobby ? "Back to the lobby" : "Back to lobbies")));
+      h("button", { type: "button", id: "back-btn", onclick: () => leaveMatch() }, "Back to history"))
+      : h("button", { type: "button", id: "back-btn", onclick: () => { if (/^#\/?(history|leaderboard)/.test(location.hash)) location.hash = "#/"; leaveMatch(); } }, state.lobby ? "Back to the lobby" : "Back to lobbies")));
   if (conn.match.replay) state.replayBar?.ended();
   document.getElementById("unwatch-btn")?.remove(); // the result card's button takes over
 }

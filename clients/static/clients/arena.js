@@ -220,7 +220,7 @@ export class ArenaView {
     const left = Math.max(0, game.time_limit_ms / 1000 - game.elapsed_ds / 10);
     const latency = this.conn.latency === null ? "–" : `${this.conn.latency} ms`;
     this.hud.textContent = `${Math.floor(left / 60)}:${String(Math.floor(left % 60)).padStart(2, "0")} · tick ${this.tick} · ${latency}` +
-      (mySeat !== null && mySeat !== undefined ? ` · ack ${this.lastAckSeen}/${this.conn.seq}` : " · spectating");
+      (mySeat !== null && mySeat !== undefined ? ` · ack ${this.lastAckSeen}/${this.conn.seq}` : this.conn.match?.replay ? " · replay" : " · spectating");
   }
 
   /** My disc: the prediction, with corrections eased in over a few frames. */
