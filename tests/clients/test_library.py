@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from asgiref.sync import sync_to_async
 
-from clients.skirmish_client import SkirmishClient, SkirmishError, register
+from clients.skirmish_client import MatchView, SkirmishClient, SkirmishError, SnapshotStream, register
 from game_server import protocol as p
 from lobby.models import Match
 from tests.clients.conftest import PASSWORD, make_user
@@ -104,6 +104,11 @@ async def test_two_clients_play_a_match_and_a_dropped_socket_keeps_the_seat(serv
     assert "Traceback" not in server.logs()
 
 
+async def collect(stream: SnapshotStream) -> list[MatchView]:
+    """Every view a stream yields, to its end."""
+    return [view async for view in stream]
+
+
 async def test_live_list_spectate_from_it_and_a_replay_to_its_stored_outcome(server: DaphneServer):
     for name in ("ann", "ben", "sam"):
         await sync_to_async(make_user)(name)
@@ -128,13 +133,16 @@ async def test_live_list_spectate_from_it_and_a_replay_to_its_stored_outcome(ser
     sam_views = sam.snapshots()
     await ann.until(lambda c: c.view is not None and c.view.doc["spectators"] == 1)  # players see the count
     await sam.until(lambda c: c.live_matches[match_id].spectators == 1)  # and so does the list
+    await sam.drop_connection()  # the client spectates the same match again after its reconnect
+    await sam.until(lambda c: c.reconnects == 1 and c.connected and c.match is not None and c.view is not None)
 
     await ann.until(lambda c: c.view is not None)
     first = ann.view.game["turn"]
     winner, loser = (ann, ben) if first == 0 else (ben, ann)
     await asyncio.wait_for(asyncio.gather(play(winner, 0), play(loser, 6)), 60)
-    live = [view async for view in sam_views]
-    assert live[-1].game["winner"] == first
+    live = await asyncio.wait_for(collect(sam_views), 15)
+    assert live[-1].game["winner"] == first and live[-1].seat is None
+    assert sam.last_outcome is not None and sam.last_outcome.match_id == match_id  # watched to the end
     await sam.until(lambda c: match_id not in c.live_matches)  # an ended match leaves the list
 
     stored = await sync_to_async(Match.objects.get)(pk=match_id)
