@@ -195,17 +195,8 @@ class PlayerConsumer(ProtocolConsumer):
 
     async def on_lobby_start(self, msg: p.LobbyStart) -> None:
         spec = await database_sync_to_async(services.lobby_start)(user=self.user)
-        await self.channel_layer.send(ENGINE_CHANNEL, {"type": "engine.start", "spec": spec.as_message()})
         await self.send_message(p.Ok(rid=msg.rid, data={"match_id": spec.match_id}))
-        players = [{"seat": pl["seat"], "user": {"id": pl["user_id"], "name": pl["name"]}} for pl in spec.players]
-        seats = {
-            "match_id": spec.match_id,
-            "game": spec.game,
-            "tick_rate": spec.tick_rate,
-            "players": players,
-        }
-        await self.channel_layer.group_send(lobby_group(spec.lobby_id), {"type": "lobby.match", "match": seats})
-        await lobby_broadcast(self.channel_layer, spec.lobby_id)
+        await self.announce_lobby_match(spec)
 
     async def on_lobby_rematch(self, msg: p.LobbyRematch) -> None:
         result = await database_sync_to_async(services.lobby_rematch)(user=self.user, accept=msg.accept)
