@@ -12,24 +12,60 @@ task per member and awaits them). Each member still gets its own copy, as before
 top two levels when they hold only strings, bytes and numbers, which is what deepcopy yields for
 them; deepcopy otherwise), and full queues still drop the message for that member silently (the
 ASGI rule for groups).
+
+Direct delivery (FANOUT=direct): a consumer may register a *sink* for its channel
+(`register_sink`). Then every `match.frame` for that channel, by `group_send` or `send`, is
+handed to the sink synchronously, with the original message (sinks must not change it) and a
+dict shared by all recipients of that one message (for per-message caches such as the built
+websocket frame): no queue, no copy, no task, no dispatch. Every `match.frame` to that channel
+takes that path, so a snapshot is never overtaken by a later delta. Everything else, and
+members without a sink, keep the normal path.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
+from collections.abc import Callable
 from copy import deepcopy
 from typing import Any
 
 from channels.layers import InMemoryChannelLayer as _InMemoryChannelLayer
 
 CLEAN_INTERVAL = 1.0
+DIRECT_TYPE = "match.frame"
+
+#: A direct sink: (message, cache shared by this message's recipients) -> None.
+Sink = Callable[[dict[str, Any], dict[Any, Any]], None]
+
+logger = logging.getLogger(__name__)
 
 
 class InMemoryChannelLayer(_InMemoryChannelLayer):
     """Channels' in-memory layer with throttled expiry scans and a task-free group_send."""
 
     _next_clean = 0.0
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.sinks: dict[str, Sink] = {}
+
+    def register_sink(self, channel: str, sink: Sink) -> None:
+        """Deliver every match.frame for `channel` by calling `sink` instead of queueing it."""
+        self.sinks[channel] = sink
+
+    def unregister_sink(self, channel: str) -> None:
+        """Back to the normal path for `channel` (no-op if it had no sink)."""
+        self.sinks.pop(channel, None)
+
+    async def send(self, channel: str, message: dict[str, Any]) -> None:
+        """Send to one channel; a match.frame for a channel with a sink goes straight to it."""
+        sink = self.sinks.get(channel) if message.get("type") == DIRECT_TYPE else None
+        if sink is None:
+            await super().send(channel, message)
+        else:
+            _call(sink, message, {})
 
     def _clean_expired(self) -> None:
         now = time.monotonic()
@@ -47,7 +83,13 @@ class InMemoryChannelLayer(_InMemoryChannelLayer):
         if not members:
             return
         expires = time.time() + self.expiry
+        sinks = self.sinks if message.get("type") == DIRECT_TYPE else {}
+        cache: dict[Any, Any] = {}
         for channel in list(members):
+            sink = sinks.get(channel)
+            if sink is not None:
+                _call(sink, message, cache)
+                continue
             queue = self.channels.get(channel)
             if queue is None:
                 queue = self.channels[channel] = asyncio.Queue(maxsize=self.get_capacity(channel))
@@ -55,6 +97,13 @@ class InMemoryChannelLayer(_InMemoryChannelLayer):
                 queue.put_nowait((expires, _copy(message)))
             except asyncio.QueueFull:
                 pass
+
+
+def _call(sink: Sink, message: dict[str, Any], cache: dict[Any, Any]) -> None:
+    try:
+        sink(message, cache)
+    except Exception:  # one broken socket must not stop the others' frames
+        logger.exception("direct delivery of %s failed", message.get("type"))
 
 
 _ATOMS = (str, bytes, int, float, bool, type(None))

@@ -13,6 +13,10 @@
    (clients see 1006). From the first socket on, SIGTERM sends 1012 ("restarting: reconnect")
    on every open socket, then stops daphne after `drain_seconds`. With `manage.py runengine`
    workers the matches keep running; clients reconnect to another web process and resume.
+4. **Pre-framed writes (FANOUT=direct).** Each websocket scope carries its daphne protocol
+   (`protocol_of(scope)`); `write_frame` sends an already-encoded tick frame straight to its
+   transport, with the websocket frame built once per message and codec (server frames are
+   unmasked, so every recipient gets the same bytes), under the slow-socket rule above.
 
 Replies, errors and lobby messages are never dropped. Under another ASGI server, or under
 Channels' WebsocketCommunicator, none of this is installed and the extra keys are ignored.
@@ -23,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import struct
 import time
 import weakref
 from typing import Any
@@ -34,6 +39,8 @@ RESTART_CODE = 1012
 _config = {"slow_bytes": 256 * 1024, "slow_seconds": 5.0, "drain_seconds": 1.0}
 _open: weakref.WeakSet[Any] = weakref.WeakSet()
 _armed: set[int] = set()
+_SCOPE_KEY = "skirmish.daphne_protocol"
+_tcp_server: Any = None  # twisted.internet.tcp.Server, once installed
 
 
 def buffered_bytes(protocol: Any) -> int:
@@ -54,8 +61,20 @@ def install(*, slow_bytes: int, slow_seconds: float, drain_seconds: float) -> bo
     _config.update(slow_bytes=slow_bytes, slow_seconds=slow_seconds, drain_seconds=drain_seconds)
     if getattr(WebSocketProtocol, "_skirmish", False):
         return True
+    from daphne.server import Server
+    from twisted.internet import tcp
+
+    global _tcp_server
+    _tcp_server = tcp.Server
+
     original_reply = WebSocketProtocol.handle_reply
     original_open = WebSocketProtocol.onOpen
+    original_create = Server.create_application
+
+    def create_application(self: Any, protocol: Any, scope: dict[str, Any]) -> Any:
+        if scope.get("type") == "websocket":
+            scope[_SCOPE_KEY] = protocol
+        return original_create(self, protocol, scope)
 
     def handle_reply(self: Any, message: dict[str, Any]) -> None:
         kind = message.get("type")
@@ -75,7 +94,63 @@ def install(*, slow_bytes: int, slow_seconds: float, drain_seconds: float) -> bo
 
     WebSocketProtocol.handle_reply = handle_reply
     WebSocketProtocol.onOpen = on_open
+    Server.create_application = create_application
     WebSocketProtocol._skirmish = True
+    return True
+
+
+def protocol_of(scope: dict[str, Any]) -> Any:
+    """The daphne websocket protocol behind an ASGI scope (None under another server)."""
+    return scope.get(_SCOPE_KEY)
+
+
+def websocket_frame(payload: bytes | str) -> bytes:
+    """One unfragmented, unmasked server websocket frame (binary for bytes, text for str)."""
+    if isinstance(payload, str):
+        payload, opcode = payload.encode("utf-8"), 0x81
+    else:
+        opcode = 0x82
+    n = len(payload)
+    if n < 126:
+        header = bytes((opcode, n))
+    elif n < 65536:
+        header = struct.pack("!BBH", opcode, 126, n)
+    else:
+        header = struct.pack("!BBQ", opcode, 127, n)
+    return header + payload
+
+
+def write_frame(protocol: Any, frame: bytes, *, droppable: bool) -> bool:
+    """Write a pre-built frame to an open socket; False if it was not written (closed, or behind)."""
+    if protocol.state != protocol.STATE_OPEN or protocol._perMessageCompress is not None:
+        return False
+    if droppable:
+        if buffered_bytes(protocol) > _config["slow_bytes"]:
+            _too_slow(protocol)
+            return False
+        protocol._skirmish_slow_since = None
+    if protocol.send_queue:  # autobahn is trickling earlier data out: keep the order
+        protocol.sendData(frame)
+        return True
+    transport = protocol.transport
+    if (
+        type(transport) is _tcp_server
+        and not transport.TLS
+        and transport.connected
+        and not transport.disconnecting
+        and not transport._writeDisconnected
+    ):
+        if not transport.dataBuffer and not transport._tempDataLen:
+            # Nothing queued before it: send now, as Twisted's doWrite would on the next loop turn,
+            # without registering the socket for writing and unregistering it (~10 % of a frame).
+            try:
+                sent = transport.socket.send(frame)
+            except OSError:  # would block, or a broken socket: Twisted's own write finds out
+                sent = 0
+            if sent == len(frame):
+                return True
+            frame = frame[sent:]
+    transport.write(frame)
     return True
 
 

@@ -57,6 +57,13 @@ SKIRMISH_SLOW_CLIENT_BYTES = env_int("SLOW_CLIENT_BYTES", 256 * 1024, 1024)
 #: ...and is closed with 4009 once it has stayed over that for this many seconds.
 SKIRMISH_SLOW_CLIENT_SECONDS = env_int("SLOW_CLIENT_SECONDS", 5, 1)
 
+#: How tick frames reach sockets in one-machine mode: "direct" (the in-memory layer hands them to
+#: each socket, which writes a websocket frame built once per message) or "layer" (queued per
+#: consumer like every other message). Redis layers and NETSIM always use the layer.
+SKIRMISH_FANOUT = env_str("FANOUT", "direct")
+if SKIRMISH_FANOUT not in ("direct", "layer"):
+    raise ImproperlyConfigured("FANOUT must be direct or layer")
+
 #: Games to register besides the shipped ones: "package.module:ClassName", comma-separated.
 SKIRMISH_EXTRA_GAMES = env_list("EXTRA_GAMES")
 

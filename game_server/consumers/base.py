@@ -119,6 +119,7 @@ class ProtocolConsumer(AsyncConsumer):
         if self.user is None or not self.user.is_authenticated or not self.user.is_active:
             await self.close(p.CloseCode.WS_4001_UNAUTHENTICATED, "sign in first")
             return
+        self.start_direct_frames()
         await self.on_connect()
 
     async def websocket_receive(self, message: dict[str, Any]) -> None:
@@ -151,6 +152,7 @@ class ProtocolConsumer(AsyncConsumer):
 
     async def websocket_disconnect(self, message: dict[str, Any]) -> None:
         self.closed = True
+        self.stop_direct_frames()
         if hasattr(self, "ip"):
             _sockets_by_ip[self.ip] -= 1
             if _sockets_by_ip[self.ip] <= 0:
@@ -163,6 +165,40 @@ class ProtocolConsumer(AsyncConsumer):
             for group in list(getattr(self, "groups", ())):
                 await self.leave_group(group)
         raise StopConsumer()
+
+    # ---- direct tick frames (FANOUT=direct; see game_server.channel_layer) ---------------
+
+    def start_direct_frames(self) -> None:
+        """Have match.frame messages written straight to this socket, when the setup allows it."""
+        if settings.SKIRMISH_FANOUT != "direct" or settings.SKIRMISH_NETSIM is not None:
+            return  # netsim must see every frame
+        protocol = daphne_adapter.protocol_of(self.scope)
+        register = getattr(self.channel_layer, "register_sink", None)
+        if protocol is None or register is None or not hasattr(self, "match_frame"):
+            return  # not under daphne, or a layer without direct delivery: the normal path
+        self._protocol = protocol
+        register(self.channel_name, self.direct_frame)
+
+    def stop_direct_frames(self) -> None:
+        """Back to the normal path (the socket is closing or gone)."""
+        if getattr(self, "_protocol", None) is not None:
+            self._protocol = None
+            self.channel_layer.unregister_sink(self.channel_name)
+
+    def direct_frame(self, event: dict[str, Any], cache: dict[Any, Any]) -> None:
+        """A match.frame from the layer, written now: the websocket frame is built once per message and codec."""
+        if self.closed:
+            return
+        subprotocol = self.codec.subprotocol
+        frame = cache.get(subprotocol)
+        if frame is None:
+            payload = event["frames"][subprotocol]
+            if len(payload) > settings.SKIRMISH_MAX_OUTBOUND_BYTES:
+                logger.error("outbound frame of %s bytes over the limit dropped", len(payload))
+                return
+            frame = cache[subprotocol] = daphne_adapter.websocket_frame(payload)
+        if daphne_adapter.write_frame(self._protocol, frame, droppable=event.get("droppable", False)):
+            metrics.FRAMES_OUT.inc()
 
     # ---- hooks for subclasses -----------------------------------------------------------
 
@@ -230,6 +266,7 @@ class ProtocolConsumer(AsyncConsumer):
         """Close the socket with a documented code."""
         if not self.closed:
             self.closed = True
+            self.stop_direct_frames()
             metrics.CLOSES.labels(code=str(int(code))).inc()
             await self.send({"type": "websocket.close", "code": int(code), "reason": reason[:120]})
 

@@ -298,11 +298,7 @@ class PlayerConsumer(ProtocolConsumer):
         Players join `match.<id>` and their seat's group; spectators only the spectators' group,
         whose frames (and end) come after the lobby's spectator delay."""
         self.match_id, self.seat = match["match_id"], seat
-        if seat is not None:
-            await self.join_group(match_group(self.match_id))
-            await self.join_group(seat_group(self.match_id, seat))
-        else:
-            await self.join_group(spectator_group(self.match_id))
+        # match.started goes out first: with FANOUT=direct, frames are written as soon as we join.
         await self.send_message(
             p.MatchStarted(
                 match_id=self.match_id,
@@ -313,6 +309,11 @@ class PlayerConsumer(ProtocolConsumer):
                 spectator_delay=match.get("spectator_delay", 0) if seat is None else 0,
             )
         )
+        if seat is not None:
+            await self.join_group(match_group(self.match_id))
+            await self.join_group(seat_group(self.match_id, seat))
+        else:
+            await self.join_group(spectator_group(self.match_id))
         await self.channel_layer.send(
             match_channel(self.match_id), {"type": "match.join", "viewer": seat, "reply": self.channel_name}
         )
