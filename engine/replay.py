@@ -17,6 +17,14 @@ from engine.match import Frame, LogEntry, Match
 SPEEDS = (0.5, 1.0, 2.0, 4.0)
 
 
+def log_by_tick(log: Sequence[LogEntry]) -> dict[int, list[LogEntry]]:
+    """The log's entries grouped by the tick they belong to (in log order)."""
+    by_tick: dict[int, list[LogEntry]] = {}
+    for entry in log:
+        by_tick.setdefault(int(entry[0]), []).append(entry)
+    return by_tick
+
+
 def resimulate(
     *,
     game: Game[Any],
@@ -29,9 +37,7 @@ def resimulate(
 ) -> Iterator[Match]:
     """Yield the match after each tick, feeding it the logged entries of that tick."""
     match = Match(match_id="replay", game=game, players=players, options=options, seed=seed, tick_rate=tick_rate)
-    by_tick: dict[int, list[LogEntry]] = {}
-    for entry in log:
-        by_tick.setdefault(int(entry[0]), []).append(entry)
+    by_tick = log_by_tick(log)
     for tick in range(ticks):
         match.run_tick(by_tick.get(tick, []))
         yield match
@@ -68,9 +74,7 @@ class Replay:
         self.ticks = ticks
         self.final_hash = final_hash
         self.audience = self.match.audience_of(SPECTATOR)
-        self._by_tick: dict[int, list[LogEntry]] = {}
-        for entry in log:
-            self._by_tick.setdefault(int(entry[0]), []).append(entry)
+        self._by_tick = log_by_tick(log)
         self.speed = 1.0
         self.paused = False
         self._anchor_now = 0.0
