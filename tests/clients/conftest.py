@@ -2,25 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from django.contrib.auth import get_user_model
 
-from tests.e2e.server import DaphneServer, test_database_url
+from tests.e2e.conftest import server  # noqa: F401  (the real-daphne fixture, shared)
 
 PASSWORD = "correct horse battery"
-
-
-@pytest.fixture
-def server(transactional_db, tmp_path) -> Iterator[DaphneServer]:
-    """A daphne process serving Skirmish."""
-    proc = DaphneServer(database_url=test_database_url(), log_path=tmp_path / "daphne.log")
-    proc.start()
-    try:
-        yield proc
-    finally:
-        proc.stop()
 
 
 def make_user(name: str) -> None:
