@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -15,7 +14,7 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from django.contrib.auth import get_user_model
 
-from tests.e2e.server import ROOT, DaphneServer, free_port
+from tests.e2e.server import ROOT, DaphneServer, free_port, terminate
 from tests.e2e.wsclient import WsClient, http_json
 
 PASSWORD = "correct horse battery"
@@ -87,13 +86,7 @@ class EngineProcess:
         self.proc.send_signal(sig)
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        terminate(self.proc)
         if hasattr(self, "log"):
             self.log.close()
 
