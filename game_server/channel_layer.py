@@ -20,6 +20,12 @@ dict shared by all recipients of that one message (for per-message caches such a
 websocket frame): no queue, no copy, no task, no dispatch. Every `match.frame` to that channel
 takes that path, so a snapshot is never overtaken by a later delta. Everything else, and
 members without a sink, keep the normal path.
+
+Direct input (the other way): the in-process engine registers a *receiver* for each match's
+channel (`register_receiver`). A `match.input` sent to that channel while nothing is queued for
+it is handed to the receiver synchronously (`deliver_now`, also usable outside a coroutine): no
+copy, no queue, no listening task woken. With something queued it takes the queue, behind it, so
+a player's `match.join` is never overtaken by their first input.
 """
 
 from __future__ import annotations
@@ -33,11 +39,16 @@ from typing import Any
 
 from channels.layers import InMemoryChannelLayer as _InMemoryChannelLayer
 
+from game_server.protocol import LazyEncodings
+
 CLEAN_INTERVAL = 1.0
 DIRECT_TYPE = "match.frame"
+INPUT_TYPE = "match.input"
 
 #: A direct sink: (message, cache shared by this message's recipients) -> None.
 Sink = Callable[[dict[str, Any], dict[Any, Any]], None]
+#: A direct receiver: message -> None (it must not keep or change the message after returning).
+Receiver = Callable[[dict[str, Any]], None]
 
 logger = logging.getLogger(__name__)
 
@@ -46,10 +57,13 @@ class InMemoryChannelLayer(_InMemoryChannelLayer):
     """Channels' in-memory layer with throttled expiry scans and a task-free group_send."""
 
     _next_clean = 0.0
+    #: Messages never leave the process (so they may carry protocol.LazyEncodings).
+    in_process = True
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.sinks: dict[str, Sink] = {}
+        self.receivers: dict[str, Receiver] = {}
 
     def register_sink(self, channel: str, sink: Sink) -> None:
         """Deliver every match.frame for `channel` by calling `sink` instead of queueing it."""
@@ -59,13 +73,35 @@ class InMemoryChannelLayer(_InMemoryChannelLayer):
         """Back to the normal path for `channel` (no-op if it had no sink)."""
         self.sinks.pop(channel, None)
 
+    def register_receiver(self, channel: str, receiver: Receiver) -> None:
+        """Hand every match.input for `channel` to `receiver` when nothing is queued before it."""
+        self.receivers[channel] = receiver
+
+    def unregister_receiver(self, channel: str) -> None:
+        """Back to the queue for `channel` (no-op if it had no receiver)."""
+        self.receivers.pop(channel, None)
+
+    def deliver_now(self, channel: str, message: dict[str, Any]) -> bool:
+        """Deliver a match.input synchronously to the channel's receiver; False if it must be queued."""
+        receiver = self.receivers.get(channel)
+        if receiver is None or message.get("type") != INPUT_TYPE:
+            return False
+        queue = self.channels.get(channel)
+        if queue is not None and not queue.empty():
+            return False
+        try:
+            receiver(message)
+        except Exception:
+            logger.exception("direct delivery of %s failed", INPUT_TYPE)
+        return True
+
     async def send(self, channel: str, message: dict[str, Any]) -> None:
         """Send to one channel; a match.frame for a channel with a sink goes straight to it."""
         sink = self.sinks.get(channel) if message.get("type") == DIRECT_TYPE else None
-        if sink is None:
-            await super().send(channel, message)
-        else:
+        if sink is not None:
             _call(sink, message, {})
+        elif not self.deliver_now(channel, message):
+            await super().send(channel, message)
 
     def _clean_expired(self) -> None:
         now = time.monotonic()
@@ -107,13 +143,14 @@ def _call(sink: Sink, message: dict[str, Any], cache: dict[Any, Any]) -> None:
 
 
 _ATOMS = (str, bytes, int, float, bool, type(None))
+_SHARED = (*_ATOMS, LazyEncodings)  # passed on as they are
 
 
 def _copy(message: dict[str, Any]) -> dict[str, Any]:
     """What deepcopy gives, faster for the common shape {str: atom | {str: atom}} (match frames)."""
     out: dict[str, Any] = {}
     for key, value in message.items():
-        if isinstance(value, _ATOMS):
+        if isinstance(value, _SHARED):
             out[key] = value
         elif type(value) is dict and all(isinstance(v, _ATOMS) for v in value.values()):
             out[key] = dict(value)

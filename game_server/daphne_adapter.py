@@ -18,6 +18,11 @@
    transport, with the websocket frame built once per message and codec (server frames are
    unmasked, so every recipient gets the same bytes), under the slow-socket rule above.
 
+5. **Inputs taken at once.** A consumer may set a receiver on its protocol (`set_receiver`).
+   Each incoming message, while the socket's ASGI queue is empty, is offered to it first; when
+   it takes the message (ProtocolConsumer.receive_now: a valid, in-limit `match.input` for a
+   running in-process match) the message never enters the queue. Otherwise it is queued as usual.
+
 Replies, errors and lobby messages are never dropped. Under another ASGI server, or under
 Channels' WebsocketCommunicator, none of this is installed and the extra keys are ignored.
 """
@@ -68,6 +73,7 @@ def install(*, slow_bytes: int, slow_seconds: float, drain_seconds: float) -> bo
     _tcp_server = tcp.Server
 
     original_reply = WebSocketProtocol.handle_reply
+    original_message = WebSocketProtocol.onMessage
     original_open = WebSocketProtocol.onOpen
     original_create = Server.create_application
 
@@ -88,12 +94,26 @@ def install(*, slow_bytes: int, slow_seconds: float, drain_seconds: float) -> bo
             return
         original_reply(self, message)
 
+    def on_message(self: Any, payload: bytes, is_binary: bool) -> None:
+        receiver = self._skirmish_receiver
+        if receiver is not None and not self.muted and self.application_queue.empty():
+            try:
+                data = payload if is_binary else payload.decode("utf-8")
+                if receiver(data):
+                    self.last_ping = time.time()
+                    return
+            except Exception:  # never lose the frame: the normal path answers it
+                logger.exception("taking a frame at once failed; queueing it")
+        original_message(self, payload, is_binary)
+
     def on_open(self: Any) -> None:
         _open.add(self)
         original_open(self)
 
     WebSocketProtocol.handle_reply = handle_reply
     WebSocketProtocol.onOpen = on_open
+    WebSocketProtocol.onMessage = on_message
+    WebSocketProtocol._skirmish_receiver = None
     Server.create_application = create_application
     WebSocketProtocol._skirmish = True
     return True
@@ -102,6 +122,11 @@ def install(*, slow_bytes: int, slow_seconds: float, drain_seconds: float) -> bo
 def protocol_of(scope: dict[str, Any]) -> Any:
     """The daphne websocket protocol behind an ASGI scope (None under another server)."""
     return scope.get(_SCOPE_KEY)
+
+
+def set_receiver(protocol: Any, receiver: Any) -> None:
+    """Offer each incoming message to `receiver(data) -> taken` first (None: stop)."""
+    protocol._skirmish_receiver = receiver
 
 
 def websocket_frame(payload: bytes | str) -> bytes:

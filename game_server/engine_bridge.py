@@ -135,6 +135,8 @@ class ChannelLayerBroadcaster:
         self.feeds: dict[str, SpectatorFeed] = {}
         self.clock: Callable[[], float] = time.monotonic
         self._endings: set[asyncio.Task[None]] = set()
+        # In-process delivery: encode per codec only when a recipient asks (JSON often never).
+        self.encode = p.LazyEncodings if getattr(layer, "in_process", False) else p.encode_all
 
     # ---- spectators -------------------------------------------------------------------
 
@@ -205,7 +207,7 @@ class ChannelLayerBroadcaster:
         for audience in match.audiences():
             viewer: Viewer = audience if isinstance(audience, int) else None
             frame = match.snapshot(viewer)
-            frames = p.encode_all(frame_message(frame))
+            frames = self.encode(frame_message(frame))
             if audience in (ALL, SPECTATORS):
                 held.append((frame, frames))  # the spectators get it after their delay
             if audience != SPECTATORS:
@@ -227,7 +229,7 @@ class ChannelLayerBroadcaster:
         held: list[tuple[Frame, Encoded]] = []
         for item in outbound:
             if isinstance(item, Frame):
-                frames = p.encode_all(frame_message(item))
+                frames = self.encode(frame_message(item))
                 if item.audience in (ALL, SPECTATORS):  # the same bytes go to the spectators, later
                     held.append((item, frames))
                 if item.audience == SPECTATORS:
@@ -373,6 +375,7 @@ class EngineWorker:
         self._seat_channel: dict[tuple[str, int], str] = {}
         self._spectator_channels: dict[str, set[str]] = {}
         self._count_flush: dict[str, asyncio.Task[None]] = {}
+        self._replies: set[asyncio.Task[None]] = set()
 
     def make_host(self, broadcaster: ChannelLayerBroadcaster, results: OrmResultSink) -> MatchHost:
         """The MatchHost this worker ticks its matches on (the cluster worker uses a leased one)."""
@@ -441,6 +444,10 @@ class EngineWorker:
         self.host.start(match)
         loop = asyncio.get_running_loop()
         self._listeners[match.match_id] = loop.create_task(self._listen(match.match_id))
+        register = getattr(self.layer, "register_receiver", None)
+        if register is not None:  # in-process layer: inputs skip the queue (game_server.channel_layer)
+            match_id = match.match_id
+            register(match_channel(match_id), lambda message: self.input_now(match_id, message))
         self._count_flush[match.match_id] = loop.create_task(self._list_match(match.match_id, 0.0))
 
     def match_finished(self, match_id: str) -> None:
@@ -448,6 +455,9 @@ class EngineWorker:
         task = self._listeners.pop(match_id, None)
         if task is not None:
             task.cancel()
+        unregister = getattr(self.layer, "unregister_receiver", None)
+        if unregister is not None:
+            unregister(match_channel(match_id))
         for key in [k for k in self._seat_channel if k[0] == match_id]:
             del self._seat_channel[key]
         self._spectator_channels.pop(match_id, None)
@@ -501,15 +511,31 @@ class EngineWorker:
             except Exception:
                 logger.exception("engine: match %s: message %r failed", match_id, message.get("type"))
 
+    def take_input(self, match_id: str, message: dict[str, Any]) -> dict[str, Any] | None:
+        """Queue a match.input for its tick; the error frame for its sender if the match refused it."""
+        rejected = self.host.input(match_id, message["seat"], message["seq"], message["data"])
+        if rejected is None:
+            return None
+        error = p.Error(rid=message.get("rid"), code=rejected.code, message=rejected.message, seq=rejected.seq)
+        return {"type": "match.frame", "frames": p.encode_all(error)}
+
+    def input_now(self, match_id: str, message: dict[str, Any]) -> None:
+        """A match.input handed over synchronously by the in-process layer (see serve)."""
+        refusal = self.take_input(match_id, message)
+        reply = message.get("reply")
+        if refusal is not None and reply:
+            task = asyncio.get_running_loop().create_task(self.layer.send(reply, refusal))
+            self._replies.add(task)
+            task.add_done_callback(self._replies.discard)
+
     async def handle(self, match_id: str, message: dict[str, Any]) -> None:
         """One message from a consumer to a match."""
         kind = message.get("type")
         reply = message.get("reply")
         if kind == "match.input":
-            rejected = self.host.input(match_id, message["seat"], message["seq"], message["data"])
-            if rejected is not None and reply:
-                error = p.Error(rid=message.get("rid"), code=rejected.code, message=rejected.message, seq=rejected.seq)
-                await self.layer.send(reply, {"type": "match.frame", "frames": p.encode_all(error)})
+            refusal = self.take_input(match_id, message)
+            if refusal is not None and reply:
+                await self.layer.send(reply, refusal)
         elif kind in ("match.join", "match.resync", "match.leave") and message.get("viewer") is None:
             frame = await self._spectator(match_id, reply, kind)
             if kind == "match.leave":

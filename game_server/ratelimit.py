@@ -16,12 +16,16 @@ class TokenBucket:
         self.tokens = burst
         self.stamp = clock()
 
-    def take(self, cost: float = 1.0) -> bool:
-        """Spend `cost` tokens if there are enough; False (and nothing spent) if not."""
+    def ready(self, cost: float = 1.0) -> bool:
+        """Whether `cost` tokens are there now (nothing spent)."""
         now = self.clock()
         self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
         self.stamp = now
-        if self.tokens < cost:
+        return self.tokens >= cost
+
+    def take(self, cost: float = 1.0) -> bool:
+        """Spend `cost` tokens if there are enough; False (and nothing spent) if not."""
+        if not self.ready(cost):
             return False
         self.tokens -= cost
         return True

@@ -70,6 +70,9 @@ class ProtocolConsumer(AsyncConsumer):
     """Codec negotiation, auth checks, decoding, dispatch and error frames."""
 
     HANDLERS: ClassVar[dict[str, str]] = {}
+    #: Message type -> method taking it synchronously, straight from daphne (see receive_now).
+    NOW_HANDLERS: ClassVar[dict[str, str]] = {}
+    handling = False
 
     codec: p.Codec
     user: Any
@@ -142,6 +145,7 @@ class ProtocolConsumer(AsyncConsumer):
         if category is not None and not user_bucket(self.user.pk, category).take():
             await self.rate_limited(msg.rid)  # type: ignore[attr-defined]
             return
+        self.handling = True
         try:
             await getattr(self, self.HANDLERS[msg.type])(msg)
         except LobbyError as exc:
@@ -149,6 +153,35 @@ class ProtocolConsumer(AsyncConsumer):
         except Exception:
             logger.exception("handler for %s failed (user %s)", msg.type, self.user.pk)
             await self.send_error(p.ErrorCode.INTERNAL, "the server failed; nothing was changed", rid=msg.rid)
+        finally:
+            self.handling = False
+
+    def receive_now(self, data: bytes | str) -> bool:
+        """A frame from daphne before it is queued, with nothing queued or running before it.
+
+        A valid message with a NOW_HANDLERS entry, within every rate limit, whose handler takes
+        it (returns True), is done here: no queue, no task, no dispatch. Anything else (another
+        type, bad input, a limit reached, a handler that declines) returns False with nothing
+        spent, and takes the normal path (websocket_receive), which answers it as always.
+        """
+        if self.closed or self.handling:
+            return False
+        try:
+            msg = p.decode_client(self.codec, data, settings.SKIRMISH_MAX_FRAME_BYTES)
+        except p.ProtocolError:
+            return False
+        name = self.NOW_HANDLERS.get(msg.type)
+        if name is None or not self.frames.ready():
+            return False
+        category = rate_category(msg)
+        bucket = user_bucket(self.user.pk, category) if category is not None else None
+        if (bucket is not None and not bucket.ready()) or not getattr(self, name)(msg):
+            return False
+        self.frames.take()
+        if bucket is not None:
+            bucket.take()
+        metrics.FRAMES_IN.inc()
+        return True
 
     async def websocket_disconnect(self, message: dict[str, Any]) -> None:
         self.closed = True
@@ -178,10 +211,13 @@ class ProtocolConsumer(AsyncConsumer):
             return  # not under daphne, or a layer without direct delivery: the normal path
         self._protocol = protocol
         register(self.channel_name, self.direct_frame)
+        if self.NOW_HANDLERS:
+            daphne_adapter.set_receiver(protocol, self.receive_now)
 
     def stop_direct_frames(self) -> None:
         """Back to the normal path (the socket is closing or gone)."""
         if getattr(self, "_protocol", None) is not None:
+            daphne_adapter.set_receiver(self._protocol, None)
             self._protocol = None
             self.channel_layer.unregister_sink(self.channel_name)
 

@@ -85,6 +85,7 @@ class PlayerConsumer(ProtocolConsumer):
         "match.replay": "on_match_replay",
         "match.replay.control": "on_match_replay_control",
     }
+    NOW_HANDLERS: ClassVar[dict[str, str]] = {"match.input": "input_now"}
 
     lobby_id: int | None = None
     match_id: str | None = None
@@ -260,17 +261,25 @@ class PlayerConsumer(ProtocolConsumer):
             raise LobbyError(p.ErrorCode.SPECTATING, "spectators cannot send inputs")
         if self.match_id is None or self.seat is None:
             raise LobbyError(p.ErrorCode.NOT_IN_MATCH, "you have no seat in a running match")
-        await self.channel_layer.send(
-            match_channel(self.match_id),
-            {
-                "type": "match.input",
-                "seat": self.seat,
-                "seq": msg.seq,
-                "data": msg.data,
-                "rid": msg.rid,
-                "reply": self.channel_name,
-            },
-        )
+        await self.channel_layer.send(match_channel(self.match_id), self.input_message(msg))
+
+    def input_now(self, msg: p.MatchInput) -> bool:
+        """The input straight to an in-process match (False: not seated, or it must be queued)."""
+        if self.match_id is None or self.seat is None:
+            return False
+        deliver = getattr(self.channel_layer, "deliver_now", None)
+        return deliver is not None and deliver(match_channel(self.match_id), self.input_message(msg))
+
+    def input_message(self, msg: p.MatchInput) -> dict[str, Any]:
+        """What the match's channel gets for one input."""
+        return {
+            "type": "match.input",
+            "seat": self.seat,
+            "seq": msg.seq,
+            "data": msg.data,
+            "rid": msg.rid,
+            "reply": self.channel_name,
+        }
 
     async def on_match_resync(self, msg: p.MatchResync) -> None:
         if self.match_id is None:

@@ -172,3 +172,29 @@ def encode_all(message: ServerModel) -> dict[str, bytes | str]:
     """Encode a message once per codec: what the engine puts in a broadcast."""
     plain = message.model_dump(mode="json")
     return {name: codec.dumps(plain) for name, codec in CODECS.items()}
+
+
+class LazyEncodings(dict[str, bytes | str]):
+    """A message's encodings by subprotocol, each made when first asked for, then kept.
+
+    For broadcasts that stay in the process (the in-memory channel layer): a codec nobody in
+    the audience speaks is never encoded. Never give one to a layer that serializes messages
+    (only the encodings made so far would travel). Shared as is, never copied: it does not change
+    once made, apart from filling itself in.
+    """
+
+    __slots__ = ("plain",)
+
+    def __init__(self, message: ServerModel) -> None:
+        super().__init__()
+        self.plain = message.model_dump(mode="json")
+
+    def __missing__(self, name: str) -> bytes | str:
+        value = self[name] = CODECS[name].dumps(self.plain)
+        return value
+
+    def __copy__(self) -> LazyEncodings:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> LazyEncodings:
+        return self
