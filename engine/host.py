@@ -72,6 +72,7 @@ class MatchHost:
         self.schedules: dict[str, Schedule] = {}
         self.tick_seconds: dict[str, float] = {}  # last tick's CPU time per match
         self.on_tick: Callable[[Match, float], None] | None = None  # e.g. a metrics hook
+        self.on_due: Callable[[float], None] | None = None  # (how late a tick slot started, s)
         self.late_ticks_total = 0
         self.overruns_total = 0
         self.ticks_total = 0
@@ -138,6 +139,8 @@ class MatchHost:
                 await self.clock.sleep_until(schedule.deadline())
                 late, overruns = schedule.late_ticks, schedule.overruns
                 due = schedule.due(self.clock.now())
+                if self.on_due is not None and due:
+                    self.on_due(schedule.lateness[-1])
                 self.late_ticks_total += schedule.late_ticks - late
                 self.overruns_total += schedule.overruns - overruns
                 for _ in range(due):

@@ -11,7 +11,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
-from game_server import daphne_adapter  # noqa: E402
+from game_server import daphne_adapter, gcpolicy  # noqa: E402
 from game_server.auth import skirmish_auth_stack  # noqa: E402
 from game_server.routing import websocket_urlpatterns  # noqa: E402
 
@@ -27,3 +27,5 @@ application = ProtocolTypeRouter(
         "websocket": AllowedHostsOriginValidator(skirmish_auth_stack(URLRouter(websocket_urlpatterns))),
     }
 )
+
+gcpolicy.tune()  # after every import: see game_server.gcpolicy

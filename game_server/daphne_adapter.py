@@ -19,9 +19,11 @@
    unmasked, so every recipient gets the same bytes), under the slow-socket rule above.
 
 5. **Inputs taken at once.** A consumer may set a receiver on its protocol (`set_receiver`).
-   Each incoming message, while the socket's ASGI queue is empty, is offered to it first; when
-   it takes the message (ProtocolConsumer.receive_now: a valid, in-limit `match.input` for a
-   running in-process match) the message never enters the queue. Otherwise it is queued as usual.
+   Each incoming message is offered to it first when no earlier message of the socket is still
+   queued or being handled (the consumer calls `received` when it is done with each queued
+   one); when it takes the message (ProtocolConsumer.receive_now: a valid, in-limit
+   `match.input` for a running in-process match) the message never enters the queue. Otherwise
+   it is queued as usual. So messages are handled in the order they came.
 
 Replies, errors and lobby messages are never dropped. Under another ASGI server, or under
 Channels' WebsocketCommunicator, none of this is installed and the extra keys are ignored.
@@ -96,7 +98,7 @@ def install(*, slow_bytes: int, slow_seconds: float, drain_seconds: float) -> bo
 
     def on_message(self: Any, payload: bytes, is_binary: bool) -> None:
         receiver = self._skirmish_receiver
-        if receiver is not None and not self.muted and self.application_queue.empty():
+        if receiver is not None and not self.muted and not self._skirmish_pending:
             try:
                 data = payload if is_binary else payload.decode("utf-8")
                 if receiver(data):
@@ -104,6 +106,7 @@ def install(*, slow_bytes: int, slow_seconds: float, drain_seconds: float) -> bo
                     return
             except Exception:  # never lose the frame: the normal path answers it
                 logger.exception("taking a frame at once failed; queueing it")
+        self._skirmish_pending += 1
         original_message(self, payload, is_binary)
 
     def on_open(self: Any) -> None:
@@ -114,6 +117,7 @@ def install(*, slow_bytes: int, slow_seconds: float, drain_seconds: float) -> bo
     WebSocketProtocol.onOpen = on_open
     WebSocketProtocol.onMessage = on_message
     WebSocketProtocol._skirmish_receiver = None
+    WebSocketProtocol._skirmish_pending = 0  # messages queued and not yet handled
     Server.create_application = create_application
     WebSocketProtocol._skirmish = True
     return True
@@ -127,6 +131,11 @@ def protocol_of(scope: dict[str, Any]) -> Any:
 def set_receiver(protocol: Any, receiver: Any) -> None:
     """Offer each incoming message to `receiver(data) -> taken` first (None: stop)."""
     protocol._skirmish_receiver = receiver
+
+
+def received(protocol: Any) -> None:
+    """The consumer is done with one queued message of this socket."""
+    protocol._skirmish_pending = max(0, protocol._skirmish_pending - 1)
 
 
 def websocket_frame(payload: bytes | str) -> bytes:

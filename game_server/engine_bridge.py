@@ -321,7 +321,7 @@ class OrmResultSink:
             "scores": ended.outcome.scores,
             "reason": ended.outcome.reason,
             "ticks": ended.tick,
-            "input_log": match.log,
+            "input_log": match.export_log(),
             "final_hash": ended.state_hash,
         }
         self.outbox.put({**result, "lobby_id": lobby_id})

@@ -31,6 +31,12 @@ TICK_SECONDS = Histogram(
     buckets=(0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05),
     registry=REGISTRY,
 )
+TICK_LATENESS = Histogram(
+    "skirmish_tick_lateness_seconds",
+    "How late each tick started after its slot on the match's fixed schedule (tick jitter)",
+    buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25),
+    registry=REGISTRY,
+)
 
 _hosts: weakref.WeakSet[MatchHost] = weakref.WeakSet()
 
@@ -43,6 +49,7 @@ def observe_tick(match: Match, seconds: float) -> None:
 def register_host(host: MatchHost) -> None:
     """Report this host's matches and tick counters."""
     host.on_tick = observe_tick
+    host.on_due = TICK_LATENESS.observe
     _hosts.add(host)
 
 

@@ -210,6 +210,7 @@ class Worker:
     def result(self, w0: float, w1: float, cpu: float) -> dict[str, Any]:
         """What this process measured: per-client counts, latency samples."""
         out: dict[str, Any] = {"cpu_seconds": cpu, "clients": [], "latencies": [], "undecoded": 0, "errors": 0}
+        out["error_codes"] = {}
         out["tick_rates"] = []
         for cs in self.clients.values():
             ref = cs[0]
@@ -237,6 +238,8 @@ class Worker:
                 out["latencies"].extend(lat for tick, lat in c.lat if a <= tick <= b)
                 out["undecoded"] += c.undecoded
                 out["errors"] += c.errors
+                for code, n in c.error_codes.items():
+                    out["error_codes"][code] = out["error_codes"].get(code, 0) + n
         return out
 
 
@@ -301,6 +304,7 @@ def summarize(cfg: Config, results: list[dict[str, Any]], connect_failures: list
         "dead_clients": sum(1 for c in clients if c.get("dead")),
         "undecoded_frames": sum(r["undecoded"] for r in results),
         "error_frames": sum(r["errors"] for r in results),
+        "error_codes": _merge_counts(r.get("error_codes", {}) for r in results),
         "loadgen_cpu_percent": 100 * cpu / cfg.duration,
         **extra,
     }
@@ -425,10 +429,20 @@ def render(s: dict[str, Any]) -> str:
         + ("" if s["tick_rate"] is None else f"   server ticks/s: {s['tick_rate']:.1f} (min {s['tick_rate_min']:.1f})"),
         f"bytes per client per second: {bps}   load generator CPU: {s['loadgen_cpu_percent']:.0f} % of a core",
         f"connect failures: {len(s['connect_failures'])}   dead sockets: {s['dead_clients']}"
-        f"   error frames: {s['error_frames']}",
+        f"   error frames: {s['error_frames']}"
+        + "".join(f"  {code}: {n}" for code, n in sorted(s["error_codes"].items())),
     ]
     if not s["spectators_supported"]:
         lines.append("spectators: not supported by this server yet (not connected)")
     lines.extend(f"  {f}" for f in s["connect_failures"][:5])
     lines.extend(f"  crashed: {c}" for c in s["crashed"])
     return "\n".join(lines)
+
+
+def _merge_counts(counts: Any) -> dict[str, int]:
+    """Sum {key: count} maps."""
+    total: dict[str, int] = {}
+    for one in counts:
+        for key, n in one.items():
+            total[key] = total.get(key, 0) + n
+    return total

@@ -59,6 +59,7 @@ class Client:
     bytes_in_window: int = 0
     undecoded: int = 0
     errors: int = 0
+    error_codes: dict[str, int] = field(default_factory=dict)  # sampled: error frames by code
     closed_code: int = 0
 
     def deliver(self, message: Any) -> None:
@@ -186,7 +187,10 @@ class MsgpackFrames(Target):
             if client.live and kind in ("delta", "snapshot"):
                 client.count(msg["tick"], msg["t"], size, now)
             elif client.live:
-                client.errors += kind == "error"
+                if kind == "error":
+                    client.errors += 1
+                    code = str(msg.get("code"))
+                    client.error_codes[code] = client.error_codes.get(code, 0) + 1
                 client.deliver(msg)
             else:
                 client.deliver(msg)

@@ -72,7 +72,7 @@ class ProtocolConsumer(AsyncConsumer):
     HANDLERS: ClassVar[dict[str, str]] = {}
     #: Message type -> method taking it synchronously, straight from daphne (see receive_now).
     NOW_HANDLERS: ClassVar[dict[str, str]] = {}
-    handling = False
+    _protocol: Any = None  # daphne's protocol of this socket, with direct frames on
 
     codec: p.Codec
     user: Any
@@ -126,6 +126,14 @@ class ProtocolConsumer(AsyncConsumer):
         await self.on_connect()
 
     async def websocket_receive(self, message: dict[str, Any]) -> None:
+        try:
+            await self.receive_message(message)
+        finally:
+            if self._protocol is not None:
+                daphne_adapter.received(self._protocol)
+
+    async def receive_message(self, message: dict[str, Any]) -> None:
+        """One websocket.receive: limits, decoding, then the handler."""
         if self.closed:
             return
         metrics.FRAMES_IN.inc()
@@ -145,7 +153,6 @@ class ProtocolConsumer(AsyncConsumer):
         if category is not None and not user_bucket(self.user.pk, category).take():
             await self.rate_limited(msg.rid)  # type: ignore[attr-defined]
             return
-        self.handling = True
         try:
             await getattr(self, self.HANDLERS[msg.type])(msg)
         except LobbyError as exc:
@@ -153,18 +160,16 @@ class ProtocolConsumer(AsyncConsumer):
         except Exception:
             logger.exception("handler for %s failed (user %s)", msg.type, self.user.pk)
             await self.send_error(p.ErrorCode.INTERNAL, "the server failed; nothing was changed", rid=msg.rid)
-        finally:
-            self.handling = False
 
     def receive_now(self, data: bytes | str) -> bool:
-        """A frame from daphne before it is queued, with nothing queued or running before it.
+        """A frame from daphne before it is queued, with no earlier frame queued or being handled.
 
         A valid message with a NOW_HANDLERS entry, within every rate limit, whose handler takes
         it (returns True), is done here: no queue, no task, no dispatch. Anything else (another
         type, bad input, a limit reached, a handler that declines) returns False with nothing
         spent, and takes the normal path (websocket_receive), which answers it as always.
         """
-        if self.closed or self.handling:
+        if self.closed:
             return False
         try:
             msg = p.decode_client(self.codec, data, settings.SKIRMISH_MAX_FRAME_BYTES)

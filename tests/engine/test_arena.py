@@ -169,7 +169,7 @@ def test_drop_after_grace_through_the_match():
             ended = ended or (item if type(item).__name__ == "MatchEnded" else None)
     assert ended is not None
     assert ended.outcome.reason == "last_standing" and ended.outcome.winners == [0]
-    assert match.log[-1][1:3] == [1, "drop"]
+    assert list(match.log[-1][1:3]) == [1, "drop"]
 
 
 def test_the_view_holds_small_ints():

@@ -138,8 +138,13 @@ async def test_the_host_counts_a_stalled_tick_and_skips_rather_than_bursts():
     recorder = Recorder(clock, cost=0.001, stall_at=10, stall=0.5)  # tick 10 takes 10 periods
     host = MatchHost(recorder, recorder, clock)
     recorder.host = host
+    lateness: list[float] = []
+    host.on_due = lateness.append
     await host.start(arena(20, 5))
     late, overruns = recorder.counters
+    # The jitter hook hears how late each wake-up was: on time, except the one after the stall.
+    assert len(lateness) > 80 and max(lateness) > 0.45
+    assert sum(x > 0.01 for x in lateness) == 1
     # Tick 10 ends 10 periods after its slot, so slots 10..19 are due: 3 run at once, 7 skipped.
     assert late == 1 and overruns == 10 - MAX_CATCHUP
     times = dict(recorder.ticks)

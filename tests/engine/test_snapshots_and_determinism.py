@@ -112,7 +112,7 @@ def test_a_tampered_log_does_not_replay_to_the_stored_hash():
     game = Arena()
     match = build(game, 2, 9)
     live = play(match, [(0, 0, {"dx": 1, "dy": 0}), (30, 1, {"dx": 0, "dy": -1})], 60)
-    match.log[0][4] = {"dx": -1, "dy": 0}
+    match.log[0] = (*match.log[0][:4], {"dx": -1, "dy": 0})
     assert replay_hashes(match, game, len(live))[-1] != live[-1]
 
 

@@ -52,6 +52,7 @@ async def test_metrics_need_staff_or_the_token(transactional_db, settings, who):
             "skirmish_sockets_open",
             "skirmish_matches_running",
             "skirmish_tick_seconds_bucket",
+            "skirmish_tick_lateness_seconds_bucket",
             "skirmish_late_ticks_total",
             "skirmish_tick_overruns_total",
             "skirmish_frames_in_total",

@@ -15,6 +15,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from game_server import gcpolicy
 from game_server.cluster.store import ClusterStore
 from game_server.cluster.worker import ClusterWorker
 
@@ -30,6 +31,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if not settings.REDIS_URL:
             raise CommandError("runengine needs REDIS_URL (without it the web process hosts the engine)")
+        gcpolicy.tune()  # see game_server.gcpolicy
         asyncio.run(self.serve(options["worker_id"]))
 
     async def serve(self, worker_id: str | None) -> None:
