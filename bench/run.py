@@ -28,6 +28,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,8 @@ P99_LIMIT = 50.0
 LOSS_LIMIT = 0.01
 TICK_RATE_FLOOR = 0.95  # a server whose ticks fall below 95 % of the rate is over capacity too
 PREFIX = "lt"
+METRICS_TOKEN = "bench-metrics-" + "x" * 20
+JITTER_OK = 0.002  # the issue's tick-start jitter target (p99), seconds
 
 
 def free_port() -> int:
@@ -95,6 +98,7 @@ class Server:
                 "MAX_SOCKETS_PER_IP": "100000",
                 "LOG_LEVEL": "WARNING",
                 "TICK_RATE": str(self.rate),
+                "METRICS_TOKEN": METRICS_TOKEN,
             }
             if self.kind.startswith("skirmish-redis"):
                 self.env.update(REDIS_URL="redis://127.0.0.1:6379/0", CHANNEL_LAYER_PREFIX=f"bench{self.port}")
@@ -127,6 +131,24 @@ class Server:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+    def engine_metrics(self) -> dict[str, float] | None:
+        """The tick counters and lateness buckets of the web process's engine (one-process kinds only)."""
+        if self.kind != "skirmish":
+            return None  # elsewhere the engine is another process, or not ours
+        req = urllib.request.Request(self.url + "/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+        try:
+            with urllib.request.urlopen(req, timeout=2) as reply:
+                text = reply.read().decode()
+        except OSError:
+            return None
+        wanted = ("skirmish_ticks_total", "skirmish_tick_overruns_total", "skirmish_tick_lateness_seconds_bucket")
+        out: dict[str, float] = {}
+        for line in text.splitlines():
+            if line.startswith(wanted):
+                name, value = line.rsplit(" ", 1)
+                out[name] = float(value)
+        return out
 
     def sample(self) -> tuple[float, float, int]:
         """(wall time, CPU seconds, RSS bytes) summed over the server's processes."""
@@ -185,10 +207,13 @@ def measure(kind: str, m: int, a: argparse.Namespace, tokens_template: Path | No
         cmd += ["--tokens", str(cache)]
     server.start()
     samples: list[tuple[float, float, int]] = []
+    scrapes: list[tuple[float, dict[str, float]]] = []
     try:
         gen = subprocess.Popen(cmd, cwd=ROOT)
         while gen.poll() is None:
             samples.append(server.sample())
+            if len(samples) % 4 == 0 and (scraped := server.engine_metrics()) is not None:
+                scrapes.append((time.time(), scraped))
             time.sleep(0.5)
         samples.append(server.sample())
     finally:
@@ -214,8 +239,34 @@ def measure(kind: str, m: int, a: argparse.Namespace, tokens_template: Path | No
         "loadgen_cpu_percent": run.get("loadgen_cpu_percent"),
         "connect_failures": len(run.get("connect_failures", [])),
         "spectators_supported": run.get("spectators_supported"),
+        **jitter(scrapes, w0, w1),
     }
     return judge(point, a.rate)
+
+
+def jitter(scrapes: list[tuple[float, dict[str, float]]], w0: float, w1: float) -> dict[str, Any]:
+    """Tick-start lateness inside the window, from the first and last scrape in it.
+
+    `jitter_p99_ms` is the upper bound of the histogram bucket holding the 99th percentile;
+    `late_share` the share of tick starts more than 2 ms late; `overruns` the tick slots skipped.
+    """
+    inside = [m for t, m in scrapes if w0 <= t <= w1]
+    if len(inside) < 2:
+        return {"jitter_p99_ms": None, "late_share": None, "overruns": None}
+    first, last = inside[0], inside[-1]
+    prefix = "skirmish_tick_lateness_seconds_bucket{le="
+    buckets = sorted(
+        (float(name[len(prefix) :].strip('}"')), last[name] - first.get(name, 0.0))
+        for name in last
+        if name.startswith(prefix)
+    )
+    total = buckets[-1][1] if buckets else 0.0
+    if not total:
+        return {"jitter_p99_ms": None, "late_share": None, "overruns": None}
+    p99 = next(le for le, n in buckets if n >= 0.99 * total)
+    on_time = next(n for le, n in buckets if le >= JITTER_OK)
+    overruns = last.get("skirmish_tick_overruns_total", 0.0) - first.get("skirmish_tick_overruns_total", 0.0)
+    return {"jitter_p99_ms": 1000 * p99, "late_share": 1 - on_time / total, "overruns": int(overruns)}
 
 
 def judge(point: dict[str, Any], rate: int) -> dict[str, Any]:
@@ -239,13 +290,17 @@ def fmt(v: Any, pattern: str = "{:.1f}") -> str:
 def table(points: list[dict[str, Any]]) -> str:
     """The markdown table of all points."""
     head = (
-        "| server | M | clients | server CPU | µs/frame | RSS MB | p50 ms | p99 ms | loss | ticks/s | bytes/client/s "
-        "| loadgen CPU | ok |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
+        "| server | M | clients | server CPU | µs/frame | RSS MB | p50 ms | p99 ms | loss | ticks/s | jitter p99 ms "
+        "| late > 2 ms | overruns | bytes/client/s | loadgen CPU | ok |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
     )
     rows = [
         f"| {p['server']} | {p['matches']} | {p['clients']} | {fmt(p['cpu_percent'], '{:.0f} %')} "
         f"| {fmt(p['us_per_frame'], '{:.0f}')} | {fmt(p['rss_mb'], '{:.0f}')} | {fmt(p['p50'])} | {fmt(p['p99'])} "
         f"| {fmt(None if p['loss'] is None else 100 * p['loss'], '{:.2f} %')} | {fmt(p['tick_rate'])} "
+        f"| {fmt(p.get('jitter_p99_ms'), '≤ {:g}')} "
+        f"| {fmt(None if p.get('late_share') is None else 100 * p['late_share'], '{:.1f} %')} "
+        f"| {fmt(p.get('overruns'), '{}')} "
         f"| {fmt(p['bytes_per_client_s'], '{:.0f}')} | {fmt(p['loadgen_cpu_percent'], '{:.0f} %')} "
         f"| {'yes' if p['ok'] else 'no'}{'' if p.get('on_time', True) else ' (late ticks)'} |"
         for p in points
@@ -345,7 +400,10 @@ def report(points: list[dict[str, Any]], a: argparse.Namespace, before: Any, aft
         "in the window that a client did not get. bytes/client/s = websocket frames received (payload + frame "
         "header, no TCP/IP). µs/frame = server CPU time / frames delivered. ticks/s = ticks the server stamped "
         "per second (mean of matches). ok = p99 < 50 ms, loss < 1 %, no failed connects; late ticks = ticks/s < 95 % "
-        "of the rate (the server fell behind its clock: fewer frames, none counted as lost).",
+        "of the rate (the server fell behind its clock: fewer frames, none counted as lost). Jitter p99 = how late "
+        "tick starts were against their fixed schedule (upper bound of the `skirmish_tick_lateness_seconds` bucket "
+        "holding the 99th percentile), late > 2 ms = share of tick starts later than that, overruns = tick slots "
+        "skipped; scraped from the server's /metrics, so one-process Skirmish only.",
         "",
         table(points),
         "Capacity (largest M that passed): " + ", ".join(f"{k} {v}" for k, v in caps.items()) + ".",

@@ -25,6 +25,13 @@
    `match.input` for a running in-process match) the message never enters the queue. Otherwise
    it is queued as usual. So messages are handled in the order they came.
 
+6. **Small frames parsed here.** On a socket with a receiver, bytes that arrive while autobahn
+   holds no partial frame are cut into frames here when they are what clients send all the time:
+   whole, masked, unfragmented, uncompressed text or binary frames under 126 bytes (`split_frames`).
+   Each goes to `onMessage` as autobahn would hand it over. Anything else from the first such frame
+   on (control frames, fragments, bigger or partial frames, bad UTF-8) goes to autobahn unchanged,
+   after the frames before it, so order, limits and close codes are autobahn's.
+
 Replies, errors and lobby messages are never dropped. Under another ASGI server, or under
 Channels' WebsocketCommunicator, none of this is installed and the extra keys are ignored.
 """
@@ -76,6 +83,7 @@ def install(*, slow_bytes: int, slow_seconds: float, drain_seconds: float) -> bo
 
     original_reply = WebSocketProtocol.handle_reply
     original_message = WebSocketProtocol.onMessage
+    original_data = WebSocketProtocol.dataReceived
     original_open = WebSocketProtocol.onOpen
     original_create = Server.create_application
 
@@ -109,6 +117,29 @@ def install(*, slow_bytes: int, slow_seconds: float, drain_seconds: float) -> bo
         self._skirmish_pending += 1
         original_message(self, payload, is_binary)
 
+    def data_received(self: Any, data: bytes) -> None:
+        if (
+            self._skirmish_receiver is not None
+            and self.state == self.STATE_OPEN
+            and not self.data
+            and self.current_frame is None
+            and not self.inside_message
+            and self._perMessageCompress is None
+            and not self.logOctets
+            and not self.logFrames
+        ):
+            frames, used = split_frames(data)
+            for payload, is_binary in frames:
+                if self.state != self.STATE_OPEN or self.failedByMe:
+                    return  # closing: autobahn would drop what follows too
+                if self.autoPingTimeoutCall and self.autoPingRestartOnAnyTraffic:
+                    self._cancelAutoPingTimeoutCall()
+                self.onMessage(payload, is_binary)
+            if used == len(data):
+                return
+            data = data[used:]
+        original_data(self, data)
+
     def on_open(self: Any) -> None:
         _open.add(self)
         original_open(self)
@@ -116,6 +147,7 @@ def install(*, slow_bytes: int, slow_seconds: float, drain_seconds: float) -> bo
     WebSocketProtocol.handle_reply = handle_reply
     WebSocketProtocol.onOpen = on_open
     WebSocketProtocol.onMessage = on_message
+    WebSocketProtocol.dataReceived = data_received
     WebSocketProtocol._skirmish_receiver = None
     WebSocketProtocol._skirmish_pending = 0  # messages queued and not yet handled
     Server.create_application = create_application
@@ -136,6 +168,34 @@ def set_receiver(protocol: Any, receiver: Any) -> None:
 def received(protocol: Any) -> None:
     """The consumer is done with one queued message of this socket."""
     protocol._skirmish_pending = max(0, protocol._skirmish_pending - 1)
+
+
+def split_frames(data: bytes) -> tuple[list[tuple[bytes, bool]], int]:
+    """The whole small client frames at the start of `data`: ([(payload, is_binary)], bytes used).
+
+    Stops at the first frame that is not a complete, masked, final, uncompressed text or binary
+    frame of fewer than 126 bytes, or a text frame that is not UTF-8; the rest is autobahn's.
+    """
+    frames: list[tuple[bytes, bool]] = []
+    i, end = 0, len(data)
+    while i + 6 <= end:
+        head, size = data[i], data[i + 1]
+        if head not in (0x81, 0x82) or not size & 0x80:
+            break
+        n = size & 0x7F
+        if n >= 126 or i + 6 + n > end:
+            break
+        key = data[i + 2 : i + 6] * (n // 4 + 1)
+        masked = int.from_bytes(data[i + 6 : i + 6 + n], "little") ^ int.from_bytes(key[:n], "little")
+        payload = masked.to_bytes(n, "little")
+        if head == 0x81:
+            try:
+                payload.decode("utf-8")
+            except UnicodeDecodeError:
+                break
+        frames.append((payload, head == 0x82))
+        i += 6 + n
+    return frames, i
 
 
 def websocket_frame(payload: bytes | str) -> bytes:

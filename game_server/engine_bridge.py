@@ -136,7 +136,8 @@ class ChannelLayerBroadcaster:
         self.clock: Callable[[], float] = time.monotonic
         self._endings: set[asyncio.Task[None]] = set()
         # In-process delivery: encode per codec only when a recipient asks (JSON often never).
-        self.encode = p.LazyEncodings if getattr(layer, "in_process", False) else p.encode_all
+        self.in_process: bool = getattr(layer, "in_process", False)
+        self.encode = p.LazyEncodings if self.in_process else p.encode_all
 
     # ---- spectators -------------------------------------------------------------------
 
@@ -152,7 +153,7 @@ class ChannelLayerBroadcaster:
     def spectator_snapshot(self, match: Match) -> Frame | None:
         """The full frame a new spectator gets: the last tick released to spectators."""
         feed = self.feeds.get(match.match_id)
-        if feed is None:
+        if feed is None or not feed.delay:  # no delay: the spectators are at the match's tick
             return match.snapshot(None) if not getattr(match, "spectator_delay", 0) else None
         return feed.snapshot()
 
@@ -193,7 +194,10 @@ class ChannelLayerBroadcaster:
         if self.may_publish is not None and not self.may_publish(match_id):
             return False
         try:
-            await asyncio.wait_for(self.layer.group_send(group, message), self.timeout)
+            if self.in_process:  # never waits: no timeout task per send
+                await self.layer.group_send(group, message)
+            else:
+                await asyncio.wait_for(self.layer.group_send(group, message), self.timeout)
             return True
         except LAYER_ERRORS as exc:
             if match_id not in self.troubled:

@@ -51,7 +51,8 @@ class SpectatorFeed:
 
     Sans-IO: times are passed in. `doc`/`tick` are the spectators' document at the last released
     tick (what a newcomer's snapshot shows); None while unknown (a match resumed elsewhere with a
-    delay, until its first full frame is released).
+    delay, until its first full frame is released). Without a delay they are not kept (the
+    match's own spectator view is that document): `doc` stays as it was given.
 
     Frames are released when a later tick is published (`due` is called once per tick), so a frame
     goes out between `delay` and `delay` + one tick after the players'. `margin` (half a tick, when
@@ -76,7 +77,9 @@ class SpectatorFeed:
         while self.held and self.held[0].due <= now:
             item = self.held.popleft()
             frame = item.frame
-            if frame.full:
+            if not self.delay:
+                pass
+            elif frame.full:
                 self.doc, self.tick = frame.body, frame.tick
             elif self.doc is not None and frame.base == self.tick:
                 self.doc, self.tick = patch(self.doc, frame.body), frame.tick

@@ -122,6 +122,7 @@ class ProtocolConsumer(AsyncConsumer):
         if self.user is None or not self.user.is_authenticated or not self.user.is_active:
             await self.close(p.CloseCode.WS_4001_UNAUTHENTICATED, "sign in first")
             return
+        self.user_id: int = self.user.pk  # (the user is a lazy object: one lookup, not one per frame)
         self.start_direct_frames()
         await self.on_connect()
 
@@ -150,7 +151,7 @@ class ProtocolConsumer(AsyncConsumer):
             await self.refuse(exc)
             return
         category = rate_category(msg)
-        if category is not None and not user_bucket(self.user.pk, category).take():
+        if category is not None and not user_bucket(self.user_id, category).take():
             await self.rate_limited(msg.rid)  # type: ignore[attr-defined]
             return
         try:
@@ -179,7 +180,7 @@ class ProtocolConsumer(AsyncConsumer):
         if name is None or not self.frames.ready():
             return False
         category = rate_category(msg)
-        bucket = user_bucket(self.user.pk, category) if category is not None else None
+        bucket = user_bucket(self.user_id, category) if category is not None else None
         if (bucket is not None and not bucket.ready()) or not getattr(self, name)(msg):
             return False
         self.frames.take()

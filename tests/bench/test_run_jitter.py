@@ -1,0 +1,28 @@
+"""bench.run reads tick jitter from two /metrics scrapes inside the measured window."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.run import jitter
+
+B = "skirmish_tick_lateness_seconds_bucket"
+
+
+def scrape(counts: dict[str, float], overruns: float) -> dict[str, float]:
+    return {**{f'{B}{{le="{le}"}}': n for le, n in counts.items()}, "skirmish_tick_overruns_total": overruns}
+
+
+def test_only_the_window_counts_and_p99_is_the_bucket_bound() -> None:
+    before = scrape({"0.001": 50, "0.002": 60, "0.005": 60, "+Inf": 1000}, 40)  # start-up: not in the window
+    start = scrape({"0.001": 100, "0.002": 100, "0.005": 100, "+Inf": 1000}, 40)
+    # In the window: 1000 tick starts, 985 within 1 ms, 10 more within 2 ms, 5 within 5 ms.
+    end = scrape({"0.001": 1085, "0.002": 1095, "0.005": 1100, "+Inf": 2000}, 43)
+    got = jitter([(1.0, before), (10.0, start), (20.0, end)], 5.0, 25.0)
+    assert got["overruns"] == 3
+    got = jitter([(1.0, before), (10.0, start), (20.0, end), (30.0, end)], 9.0, 21.0)
+    assert got == {"jitter_p99_ms": 2.0, "late_share": pytest.approx(0.005), "overruns": 3}
+
+
+def test_no_scrapes_in_the_window_gives_no_figures() -> None:
+    assert jitter([(1.0, scrape({"+Inf": 5}, 0))], 5.0, 25.0)["jitter_p99_ms"] is None

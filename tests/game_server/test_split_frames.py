@@ -1,0 +1,50 @@
+"""daphne_adapter.split_frames: the small-frame parser in front of autobahn (see daphne_adapter, 6)."""
+
+from __future__ import annotations
+
+import os
+import struct
+
+import pytest
+
+from game_server.daphne_adapter import split_frames
+
+
+def client_frame(payload: bytes, opcode: int = 0x2, *, fin: bool = True, mask: bytes | None = None) -> bytes:
+    """A client frame as a browser sends it (masked)."""
+    mask = mask if mask is not None else os.urandom(4)
+    n = len(payload)
+    head = bytes(((0x80 if fin else 0) | opcode,))
+    if n < 126:
+        head += bytes((0x80 | n,))
+    else:
+        head += struct.pack("!BH", 0x80 | 126, n)
+    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+
+
+@pytest.mark.parametrize("size", [0, 1, 3, 4, 5, 17, 124, 125])
+def test_every_small_size_unmasks_exactly(size: int) -> None:
+    payload = os.urandom(size)
+    assert split_frames(client_frame(payload, mask=b"\x00\xff\x10\x80")) == ([(payload, True)], 6 + size)
+
+
+def test_several_frames_in_one_read_come_out_in_order_and_a_partial_one_is_left() -> None:
+    a, b, c = client_frame(b"first"), client_frame("é-text".encode(), 0x1), client_frame(b"third")
+    data = a + b + c[:-2]
+    assert split_frames(data) == ([(b"first", True), ("é-text".encode(), False)], len(a) + len(b))
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [
+        client_frame(b"ping", 0x9),  # control frame
+        client_frame(b"part", 0x2, fin=False),  # fragment
+        client_frame(b"x" * 126),  # 16-bit length
+        client_frame(b"\xff\xfe", 0x1),  # text that is not UTF-8
+        b"\x82\x05hello",  # not masked
+        b"\xc2\x85" + os.urandom(4) + b"hello",  # compressed (RSV1)
+    ],
+)
+def test_parsing_stops_at_the_first_frame_autobahn_must_see(odd: bytes) -> None:
+    first, last = client_frame(b"ok"), client_frame(b"later")
+    assert split_frames(first + odd + last) == ([(b"ok", True)], len(first))
