@@ -23,7 +23,9 @@
    queued or being handled (the consumer calls `received` when it is done with each queued
    one); when it takes the message (ProtocolConsumer.receive_now: a valid, in-limit
    `match.input` for a running in-process match) the message never enters the queue. Otherwise
-   it is queued as usual. So messages are handled in the order they came.
+   it is queued as usual. So messages are handled in the order they came. While every queued
+   message is still waiting in the queue, those at its head are offered too (`_take_queued`), so
+   a backlog from a busy moment clears instead of holding every later input on the slow path.
 
 6. **Small frames parsed here.** On a socket with a receiver, bytes that arrive while autobahn
    holds no partial frame are cut into frames here when they are what clients send all the time:
@@ -106,6 +108,8 @@ def install(*, slow_bytes: int, slow_seconds: float, drain_seconds: float) -> bo
 
     def on_message(self: Any, payload: bytes, is_binary: bool) -> None:
         receiver = self._skirmish_receiver
+        if receiver is not None and self._skirmish_pending and not self.muted:
+            _take_queued(self, receiver)
         if receiver is not None and not self.muted and not self._skirmish_pending:
             try:
                 data = payload if is_binary else payload.decode("utf-8")
@@ -163,6 +167,31 @@ def protocol_of(scope: dict[str, Any]) -> Any:
 def set_receiver(protocol: Any, receiver: Any) -> None:
     """Offer each incoming message to `receiver(data) -> taken` first (None: stop)."""
     protocol._skirmish_receiver = receiver
+
+
+def _take_queued(protocol: Any, receiver: Any) -> None:
+    """Take queued messages at once, oldest first, while the consumer has not started on them.
+
+    Without this, one message that had to queue (the loop was busy) makes every later one on the
+    socket queue behind it, and the queued path costs more: under load the backlog never clears.
+    Only while every pending message is still in the queue (none dequeued or being handled) and
+    only from its head, so the order holds. asyncio.Queue keeps its items in `_queue` (a deque); a
+    consumer waiting in `get()` finds the queue empty again and keeps waiting.
+    """
+    queue = protocol.application_queue._queue
+    while protocol._skirmish_pending and protocol._skirmish_pending == len(queue):
+        head = queue[0]
+        if head.get("type") != "websocket.receive":
+            return
+        data = head.get("bytes")
+        try:
+            if not receiver(data if data is not None else head.get("text")):
+                return
+        except Exception:
+            logger.exception("taking a queued frame at once failed; leaving it queued")
+            return
+        queue.popleft()
+        protocol._skirmish_pending -= 1
 
 
 def received(protocol: Any) -> None:

@@ -1,13 +1,14 @@
-"""daphne_adapter.split_frames: the small-frame parser in front of autobahn (see daphne_adapter, 6)."""
+"""daphne_adapter: the small-frame parser in front of autobahn (6) and taking a backlog at once (5)."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import struct
 
 import pytest
 
-from game_server.daphne_adapter import split_frames
+from game_server.daphne_adapter import _take_queued, split_frames
 
 
 def client_frame(payload: bytes, opcode: int = 0x2, *, fin: bool = True, mask: bytes | None = None) -> bytes:
@@ -48,3 +49,35 @@ def test_several_frames_in_one_read_come_out_in_order_and_a_partial_one_is_left(
 def test_parsing_stops_at_the_first_frame_autobahn_must_see(odd: bytes) -> None:
     first, last = client_frame(b"ok"), client_frame(b"later")
     assert split_frames(first + odd + last) == ([(b"ok", True)], len(first))
+
+
+class FakeProtocol:
+    """What _take_queued reads of daphne's protocol: its ASGI queue and the pending count."""
+
+    def __init__(self, *payloads: bytes, pending: int | None = None) -> None:
+        self.application_queue: asyncio.Queue[dict[str, object]] = asyncio.Queue()
+        for data in payloads:
+            self.application_queue.put_nowait({"type": "websocket.receive", "bytes": data})
+        self._skirmish_pending = len(payloads) if pending is None else pending
+
+
+def test_a_backlog_is_taken_from_the_head_in_order_until_one_must_stay_queued() -> None:
+    proto = FakeProtocol(b"in1", b"in2", b"lobby", b"in3")
+    taken: list[bytes] = []
+
+    def receiver(data: bytes) -> bool:
+        if data.startswith(b"in"):
+            taken.append(data)
+            return True
+        return False
+
+    _take_queued(proto, receiver)
+    assert taken == [b"in1", b"in2"]  # in3 stays behind the lobby message
+    assert proto._skirmish_pending == 2
+    assert [m["bytes"] for m in proto.application_queue._queue] == [b"lobby", b"in3"]  # type: ignore[attr-defined]
+
+
+def test_nothing_is_taken_while_the_consumer_holds_an_earlier_message() -> None:
+    proto = FakeProtocol(b"in1", pending=2)  # one dequeued and being handled
+    _take_queued(proto, lambda data: True)
+    assert proto._skirmish_pending == 2 and proto.application_queue.qsize() == 1
