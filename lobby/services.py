@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
@@ -139,7 +140,7 @@ def _match_create(
         game=game,
         options=options,
         seed=secrets.randbits(62),
-        tick_rate=tick_rate or rules.tick_rate,
+        tick_rate=tick_rate or settings.SKIRMISH_TICK_RATE or rules.tick_rate,
         is_private=lobby.is_private if lobby else False,
         spectator_delay=lobby.spectator_delay if lobby else 0,
     )

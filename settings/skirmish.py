@@ -8,8 +8,8 @@ from game_server import netsim
 from settings.base import BASE_DIR, DEBUG, REDIS_URL
 from settings.env import env_int, env_list, env_str
 
-#: Default tick rate for games that do not set their own (1..60 Hz).
-SKIRMISH_TICK_RATE = env_int("TICK_RATE", 20, 1, 60)
+#: Tick rate of every new match (1..60 Hz); unset: each game's own (`Game.tick_rate`, arena 20).
+SKIRMISH_TICK_RATE: int | None = env_int("TICK_RATE", 20, 1, 60) if env_str("TICK_RATE") else None
 #: The protocol's own frame limit (bytes); daphne's limits are set on its command line.
 SKIRMISH_MAX_FRAME_BYTES = env_int("MAX_FRAME_BYTES", 4096, 256, 65536)
 #: Invalid messages tolerated on one socket before it is closed with 4002.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from engine.games import GAMES
 from lobby import services
 from lobby.errors import LobbyError
 from lobby.models import Lobby, Match, MatchParticipant, Membership
@@ -209,3 +210,15 @@ def test_a_player_in_a_running_match_cannot_take_a_new_lobby(alice, bob, carol):
         services.lobby_create(host=bob, name="again", game="connect_four")
     with broken("lobby/already_in"):
         services.queue_join(user=bob, game="connect_four")
+
+
+@pytest.mark.parametrize(("server_rate", "expected"), [(None, GAMES["connect_four"].tick_rate), (60, 60)])
+def test_matches_tick_at_the_games_rate_unless_the_server_sets_one(alice, bob, settings, server_rate, expected):
+    settings.SKIRMISH_TICK_RATE = server_rate  # TICK_RATE
+    assert GAMES["connect_four"].tick_rate != 60
+    lobby = open_lobby(alice)
+    services.lobby_join(user=bob, lobby_id=lobby.pk)
+    services.lobby_ready_set(user=alice, ready=True)
+    services.lobby_ready_set(user=bob, ready=True)
+    spec = services.lobby_start(user=alice)
+    assert spec.tick_rate == expected and Match.objects.get(pk=spec.match_id).tick_rate == expected
