@@ -348,19 +348,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--merge", action="append", default=[], help="also tabulate the points of an earlier --out file")
     a = ap.parse_args(argv)
     servers = a.servers.split(",")
-    ms = [int(x) for x in a.matches.split(",")]
+    ms = [int(x) for x in a.matches.split(",") if x]  # none: only tabulate the --merge files
     DATA.mkdir(exist_ok=True)
     if "colyseus" in servers and not (ROOT / "bench/peers/colyseus/node_modules").exists():
         npm = ["npm", "ci", "--legacy-peer-deps", "--no-audit", "--no-fund"]
         subprocess.run(npm, cwd=ROOT / "bench/peers/colyseus", check=True)
     tokens = None
-    if any(s.startswith("skirmish") for s in servers):
+    if ms and any(s.startswith("skirmish") for s in servers):
         tokens = seed_template(max(ms) * (a.players + a.spectators))
     load = os.getloadavg()
     points: list[dict[str, Any]] = []
     for earlier in a.merge:
         points.extend(judge(p, a.rate) for p in json.loads(Path(earlier).read_text())["points"])
-    for kind in [s for s in servers if s]:
+    for kind in [s for s in servers if s and ms]:
         failed = 0
         for m in ms:
             point = measure(kind, m, a, tokens if kind.startswith("skirmish") else None)
@@ -391,7 +391,7 @@ def report(points: list[dict[str, Any]], a: argparse.Namespace, before: Any, aft
         f"Arena, {a.players} players + {a.spectators} spectators per match, {a.rate} Hz, every player sends an input "
         f"every tick; {a.warmup:g} s warm-up then {a.duration:g} s measured. Server pinned to core 0, load generator "
         f"(`python -m clients.loadtest`, {a.procs} processes) to core 1, loopback, 2-vCPU VM. Load average "
-        f"before/after: {before[0]:.2f} / {after[0]:.2f}. Written by `python -m bench.run` "
+        f"before/after: {before[0]:.2f} / {after[0]:.2f} (of this invocation). Written by `python -m bench.run` "
         f"(`--servers {a.servers} --matches {a.matches} --rate {a.rate}`"
         + "".join(f" `--merge {Path(m).name}`" for m in a.merge)
         + "; a merged sweep's rows come first, a point measured again replaces the earlier one).",
@@ -411,6 +411,16 @@ def report(points: list[dict[str, Any]], a: argparse.Namespace, before: Any, aft
         + ", ".join(f"{k} {v}" for k, v in caps_on_time.items())
         + ".",
     ]
+    scheduled = [
+        p for p in points if p.get("jitter_p99_ms") is not None and p["jitter_p99_ms"] <= 5 and p.get("overruns") == 0
+    ]
+    if scheduled:
+        measured = list(dict.fromkeys(p["server"] for p in scheduled))
+        best = {k: max((p["matches"] for p in scheduled if p["server"] == k and p["ok"]), default=0) for k in measured}
+        lines.append(
+            "Capacity with tick starts on schedule (also jitter p99 ≤ 5 ms and no overruns; measured for one-process "
+            "Skirmish only): " + ", ".join(f"{k} {v}" for k, v in best.items()) + "."
+        )
     for label, cap in (("", caps), ("on-time ", caps_on_time)):
         sk, cy = cap.get("skirmish"), cap.get("colyseus")
         if sk is not None and cy:
