@@ -89,6 +89,15 @@ def frame_message(frame: Frame) -> p.Snapshot | p.Delta:
     return p.Delta(tick=frame.tick, base=frame.base, t=now, delta=frame.body)
 
 
+def frame_plain(frame: Frame) -> dict[str, Any]:
+    """`frame_message(frame).model_dump(mode="json")`, built directly: once per tick and audience,
+    skipping the model's validation and its walk over the document (tested equal)."""
+    now = round(time.time() * 1000, 1)
+    if frame.full:
+        return {"type": "snapshot", "tick": frame.tick, "t": now, "doc": frame.body}
+    return {"type": "delta", "tick": frame.tick, "base": frame.base, "t": now, "delta": frame.body}
+
+
 #: How long spectator joins and leaves are gathered before the count is saved and listed (s).
 SPECTATOR_COUNT_FLUSH = 0.5
 
@@ -233,7 +242,7 @@ class ChannelLayerBroadcaster:
         held: list[tuple[Frame, Encoded]] = []
         for item in outbound:
             if isinstance(item, Frame):
-                frames = self.encode(frame_message(item))
+                frames = self.encode(frame_plain(item))
                 if item.audience in (ALL, SPECTATORS):  # the same bytes go to the spectators, later
                     held.append((item, frames))
                 if item.audience == SPECTATORS:

@@ -168,9 +168,12 @@ def encode(codec: Codec, message: ServerModel) -> bytes | str:
     return codec.dumps(message.model_dump(mode="json", exclude_none=False))
 
 
-def encode_all(message: ServerModel) -> dict[str, bytes | str]:
-    """Encode a message once per codec: what the engine puts in a broadcast."""
-    plain = message.model_dump(mode="json")
+def encode_all(message: ServerModel | dict[str, Any]) -> dict[str, bytes | str]:
+    """Encode a message once per codec: what the engine puts in a broadcast.
+
+    A plain dict must be what the model's `model_dump(mode="json")` gives (the tick frames'
+    fast path: engine_bridge.frame_plain)."""
+    plain = message if isinstance(message, dict) else message.model_dump(mode="json")
     return {name: codec.dumps(plain) for name, codec in CODECS.items()}
 
 
@@ -185,9 +188,9 @@ class LazyEncodings(dict[str, bytes | str]):
 
     __slots__ = ("plain",)
 
-    def __init__(self, message: ServerModel) -> None:
+    def __init__(self, message: ServerModel | dict[str, Any]) -> None:
         super().__init__()
-        self.plain = message.model_dump(mode="json")
+        self.plain = message if isinstance(message, dict) else message.model_dump(mode="json")
 
     def __missing__(self, name: str) -> bytes | str:
         value = self[name] = CODECS[name].dumps(self.plain)

@@ -5,12 +5,17 @@ from __future__ import annotations
 import json
 import typing
 from pathlib import Path
+from unittest import mock
 
 import msgpack
 import pytest
 from pydantic import BaseModel, TypeAdapter
 
+from engine.game import Player
+from engine.games.arena import Arena
+from engine.match import Frame, Match
 from game_server import protocol as p
+from game_server.engine_bridge import frame_message, frame_plain
 from game_server.protocol.docs import render
 from game_server.protocol.examples import CLIENT_EXAMPLES, SERVER_EXAMPLES, example_payload
 
@@ -210,3 +215,21 @@ def test_protocol_imports_no_django():
 
     code = "import sys, game_server.protocol; sys.exit(any(m.startswith('django') for m in sys.modules))"
     assert subprocess.run([sys.executable, "-c", code], cwd=ROOT).returncode == 0
+
+
+def test_tick_frames_built_directly_equal_the_models_dump() -> None:
+    # The broadcast path skips pydantic (engine_bridge.frame_plain); it must send the same thing.
+    game = Arena()
+    match = Match(match_id="m", game=game, players=[Player(0, "a"), Player(1, "b")], options={}, seed=3)
+    match.connect(0)
+    match.connect(1)
+    frames = [match.snapshot(None)]
+    for seq in range(1, 30):
+        match.receive_input(0, seq, {"dx": 1, "dy": -1})
+        frames.extend(f for f in match.advance() if isinstance(f, Frame))
+    assert any(f.full for f in frames) and any(not f.full for f in frames)
+    with mock.patch("game_server.engine_bridge.time.time", return_value=1700000000.12345):
+        for frame in frames:
+            plain = frame_plain(frame)
+            assert plain == frame_message(frame).model_dump(mode="json")
+            assert p.encode_all(plain) == p.encode_all(frame_message(frame))
