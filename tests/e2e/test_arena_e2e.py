@@ -141,3 +141,31 @@ async def test_three_players_play_a_whole_arena_match_and_the_result_is_saved(se
     for client in clients:
         await client.close()
     assert "Traceback" not in server.logs()
+
+
+async def test_inputs_sent_around_other_messages_are_applied_in_the_order_sent(server: DaphneServer):
+    # Inputs are taken straight from the socket when nothing of the socket is queued or being
+    # handled before them (daphne_adapter). Each burst starts with a message whose handler reads
+    # the database (lobby.list.subscribe), so the inputs behind it queue and later ones arrive
+    # while the queue is worked off: both paths in one stream. Every input must be applied once,
+    # in order (a lost or overtaken one shows as an error frame or a gap in the stored log). The
+    # ordering rule's race itself is pinned down in tests/game_server/test_split_frames.py.
+    for name in ("ivy", "jon"):
+        await sync_to_async(make_user)(name)
+    ivy, jon = await sign_in(server, "ivy"), await sign_in(server, "jon")
+    starts = await start_lobby([ivy, jon], "arena", {"time_seconds": 5, "score_limit": 0})
+    await ivy.expect_type("snapshot")
+    heading = [{"dx": 1, "dy": 0}, {"dx": 0, "dy": 1}, {"dx": -1, "dy": 0}, {"dx": 0, "dy": -1}]
+    for burst in range(10):
+        await ivy.send({"type": "lobby.list.subscribe"})
+        for k in range(6):
+            await ivy.input(heading[(burst + k) % 4])
+            await asyncio.sleep(0.002)
+        await asyncio.sleep(0.25)
+    await ivy.expect_type("match.ended", timeout=15)
+    assert [f for f in ivy.frames if f["type"] == "error"] == []
+    assert sum(f["type"] == "lobby.list" for f in ivy.frames) == 10
+    match = await sync_to_async(Match.objects.get)(pk=starts[0]["match_id"])
+    assert [e[3] for e in match.input_log if e[1] == 0 and e[2] == "input"] == list(range(1, 61))
+    await ivy.close()
+    await jon.close()

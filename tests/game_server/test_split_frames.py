@@ -7,7 +7,9 @@ import os
 import struct
 
 import pytest
+from daphne.ws_protocol import WebSocketProtocol
 
+from game_server import daphne_adapter
 from game_server.daphne_adapter import _take_queued, split_frames
 
 
@@ -81,3 +83,28 @@ def test_nothing_is_taken_while_the_consumer_holds_an_earlier_message() -> None:
     proto = FakeProtocol(b"in1", pending=2)  # one dequeued and being handled
     _take_queued(proto, lambda data: True)
     assert proto._skirmish_pending == 2 and proto.application_queue.qsize() == 1
+
+
+def test_an_input_never_overtakes_a_message_queued_or_being_handled_before_it() -> None:
+    daphne_adapter.install(slow_bytes=256 * 1024, slow_seconds=5.0, drain_seconds=1.0)
+    proto = WebSocketProtocol.__new__(WebSocketProtocol)  # just what onMessage reads
+    proto.muted, proto.client_addr, proto.application_queue = False, ("test", 1), asyncio.Queue()
+    taken: list[bytes] = []
+
+    def receiver(data: bytes) -> bool:  # takes inputs ("in..."), declines the rest
+        if data.startswith(b"in"):
+            taken.append(data)
+            return True
+        return False
+
+    daphne_adapter.set_receiver(proto, receiver)
+    queued = proto.application_queue._queue  # type: ignore[attr-defined]
+    proto.onMessage(b"lobby", True)  # declined: queued
+    proto.onMessage(b"in1", True)  # behind it
+    assert taken == [] and [m["bytes"] for m in queued] == [b"lobby", b"in1"]
+    proto.application_queue.get_nowait()  # the consumer takes "lobby" and is handling it
+    proto.onMessage(b"in2", True)  # still behind: in1 is queued, "lobby" not done
+    assert taken == [] and [m["bytes"] for m in queued] == [b"in1", b"in2"]
+    daphne_adapter.received(proto)  # the consumer is done with "lobby"
+    proto.onMessage(b"in3", True)  # the backlog goes first, in order, then in3
+    assert taken == [b"in1", b"in2", b"in3"] and not queued and proto._skirmish_pending == 0
