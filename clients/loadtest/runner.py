@@ -161,9 +161,9 @@ class Worker:
             k += 1
             due += step
             delay = due - loop.time()
-            if delay < -1.0:  # fell far behind: skip rather than burst
-                due = loop.time()
-                delay = 0
+            if delay < -1.0 / self.cfg.rate:  # fell more than a tick behind: skip rather than burst
+                due = loop.time()  # (catching up a second sent ~20 inputs per player at once,
+                delay = 0  # overflowing the server's 8-input queue: input/queue_full errors)
             await asyncio.sleep(max(0.0, delay))
 
     async def progress(self, stop: asyncio.Event) -> None:
