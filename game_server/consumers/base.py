@@ -222,7 +222,7 @@ class ProtocolConsumer(AsyncConsumer):
 
     def stop_direct_frames(self) -> None:
         """Back to the normal path (the socket is closing or gone)."""
-        if getattr(self, "_protocol", None) is not None:
+        if self._protocol is not None:
             daphne_adapter.set_receiver(self._protocol, None)
             self._protocol = None
             self.channel_layer.unregister_sink(self.channel_name)
@@ -235,8 +235,7 @@ class ProtocolConsumer(AsyncConsumer):
         frame = cache.get(subprotocol)
         if frame is None:
             payload = event["frames"][subprotocol]
-            if len(payload) > settings.SKIRMISH_MAX_OUTBOUND_BYTES:
-                logger.error("outbound frame of %s bytes over the limit dropped", len(payload))
+            if self.oversize(payload):
                 return
             frame = cache[subprotocol] = daphne_adapter.websocket_frame(payload)
         if daphne_adapter.write_frame(self._protocol, frame, droppable=event.get("droppable", False)):
@@ -280,17 +279,7 @@ class ProtocolConsumer(AsyncConsumer):
         `droppable` frames (tick deltas) may be dropped by the server for a socket that is
         behind; see game_server.daphne_adapter.
         """
-        if self.closed:
-            return
-        if len(payload) > settings.SKIRMISH_MAX_OUTBOUND_BYTES:
-            # daphne's --websocket-max-message-size caps outbound messages too; a larger one
-            # would end this socket with 1011. Skip it loudly instead: it is a server-side bug.
-            logger.error(
-                "outbound frame of %s bytes over the %s-byte limit dropped (user %s)",
-                len(payload),
-                settings.SKIRMISH_MAX_OUTBOUND_BYTES,
-                getattr(self.user, "pk", None),
-            )
+        if self.closed or self.oversize(payload):
             return
         metrics.FRAMES_OUT.inc()
         key = "bytes" if isinstance(payload, bytes) else "text"
@@ -299,6 +288,22 @@ class ProtocolConsumer(AsyncConsumer):
             netsim.submit(self, settings.SKIRMISH_NETSIM, frame, droppable=droppable)
             return
         await self.send(frame)
+
+    def oversize(self, payload: bytes | str) -> bool:
+        """Whether an outbound frame is over SKIRMISH_MAX_OUTBOUND_BYTES (logged: it is dropped).
+
+        daphne's --websocket-max-message-size caps outbound messages too; a larger one would end
+        this socket with 1011. Skip it loudly instead: it is a server-side bug.
+        """
+        if len(payload) <= settings.SKIRMISH_MAX_OUTBOUND_BYTES:
+            return False
+        logger.error(
+            "outbound frame of %s bytes over the %s-byte limit dropped (user %s)",
+            len(payload),
+            settings.SKIRMISH_MAX_OUTBOUND_BYTES,
+            getattr(getattr(self, "user", None), "pk", None),
+        )
+        return True
 
     async def send_error(self, code: str, message: str, *, rid: int | None = None, field: str | None = None) -> None:
         metrics.ERRORS.labels(code=str(code)).inc()
