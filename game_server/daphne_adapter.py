@@ -97,10 +97,8 @@ def install(*, slow_bytes: int, slow_seconds: float, drain_seconds: float) -> bo
     def handle_reply(self: Any, message: dict[str, Any]) -> None:
         kind = message.get("type")
         if kind == "websocket.send" and message.get("droppable"):
-            if buffered_bytes(self) > _config["slow_bytes"]:
-                _too_slow(self)
+            if _behind(self):
                 return
-            self._skirmish_slow_since = None
         elif kind == "websocket.close" and self.state == self.STATE_OPEN:
             _close(self, message.get("code") or 1000, message.get("reason") or "")
             return
@@ -108,16 +106,12 @@ def install(*, slow_bytes: int, slow_seconds: float, drain_seconds: float) -> bo
 
     def on_message(self: Any, payload: bytes, is_binary: bool) -> None:
         receiver = self._skirmish_receiver
-        if receiver is not None and self._skirmish_pending and not self.muted:
-            _take_queued(self, receiver)
-        if receiver is not None and not self.muted and not self._skirmish_pending:
-            try:
-                data = payload if is_binary else payload.decode("utf-8")
-                if receiver(data):
-                    self.last_ping = time.time()
-                    return
-            except Exception:  # never lose the frame: the normal path answers it
-                logger.exception("taking a frame at once failed; queueing it")
+        if receiver is not None and not self.muted:
+            if self._skirmish_pending:
+                _take_queued(self, receiver)
+            if not self._skirmish_pending and _offer(receiver, payload, text=not is_binary):
+                self.last_ping = time.time()
+                return
         self._skirmish_pending += 1
         original_message(self, payload, is_binary)
 
@@ -184,14 +178,20 @@ def _take_queued(protocol: Any, receiver: Any) -> None:
         if head.get("type") != "websocket.receive":
             return
         data = head.get("bytes")
-        try:
-            if not receiver(data if data is not None else head.get("text")):
-                return
-        except Exception:
-            logger.exception("taking a queued frame at once failed; leaving it queued")
+        if not _offer(receiver, data if data is not None else head.get("text")):
             return
         queue.popleft()
         protocol._skirmish_pending -= 1
+
+
+def _offer(receiver: Any, data: bytes | str, *, text: bool = False) -> bool:
+    """Whether the receiver took the message (`text`: UTF-8 bytes of a text frame, decoded here);
+    a receiver that fails leaves it to the queue."""
+    try:
+        return bool(receiver(data.decode("utf-8") if text and isinstance(data, bytes) else data))
+    except Exception:  # never lose the frame: the normal path answers it
+        logger.exception("taking a frame at once failed; it takes the queue")
+        return False
 
 
 def received(protocol: Any) -> None:
@@ -247,11 +247,8 @@ def write_frame(protocol: Any, frame: bytes, *, droppable: bool) -> bool:
     """Write a pre-built frame to an open socket; False if it was not written (closed, or behind)."""
     if protocol.state != protocol.STATE_OPEN or protocol._perMessageCompress is not None:
         return False
-    if droppable:
-        if buffered_bytes(protocol) > _config["slow_bytes"]:
-            _too_slow(protocol)
-            return False
-        protocol._skirmish_slow_since = None
+    if droppable and _behind(protocol):
+        return False
     if protocol.send_queue:  # autobahn is trickling earlier data out: keep the order
         protocol.sendData(frame)
         return True
@@ -275,6 +272,15 @@ def write_frame(protocol: Any, frame: bytes, *, droppable: bool) -> bool:
             frame = frame[sent:]
     transport.write(frame)
     return True
+
+
+def _behind(protocol: Any) -> bool:
+    """The slow-socket rule for a droppable frame: True (drop it) while over `slow_bytes` unsent."""
+    if buffered_bytes(protocol) > _config["slow_bytes"]:
+        _too_slow(protocol)
+        return True
+    protocol._skirmish_slow_since = None
+    return False
 
 
 def _close(protocol: Any, code: int, reason: str) -> None:
