@@ -17,7 +17,7 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -80,22 +80,29 @@ def user_group(user_id: int) -> str:
     return f"user.{user_id}"
 
 
-def frame_message(frame: Frame) -> p.Snapshot | p.Delta:
-    """The protocol message for an engine frame, stamped with the server time (ms)."""
-    now = round(time.time() * 1000, 1)
-    if frame.full:
-        return p.Snapshot(tick=frame.tick, t=now, doc=frame.body)
-    assert frame.base is not None
-    return p.Delta(tick=frame.tick, base=frame.base, t=now, delta=frame.body)
-
-
 def frame_plain(frame: Frame) -> dict[str, Any]:
-    """`frame_message(frame).model_dump(mode="json")`, built directly: once per tick and audience,
-    skipping the model's validation and its walk over the document (tested equal)."""
+    """An engine frame as the plain `snapshot`/`delta` message, stamped with the server time (ms).
+
+    What `frame_message(frame).model_dump(mode="json")` gives, built directly: the broadcast
+    path skips the model's validation and its walk over the document (tested equal)."""
     now = round(time.time() * 1000, 1)
     if frame.full:
         return {"type": "snapshot", "tick": frame.tick, "t": now, "doc": frame.body}
+    assert frame.base is not None
     return {"type": "delta", "tick": frame.tick, "base": frame.base, "t": now, "delta": frame.body}
+
+
+def frame_message(frame: Frame) -> p.Snapshot | p.Delta:
+    """The protocol message (validated model) for an engine frame."""
+    plain = frame_plain(frame)
+    return p.Snapshot(**plain) if frame.full else p.Delta(**plain)
+
+
+def keep_running(tasks: set[asyncio.Task[None]], coro: Coroutine[Any, Any, None], name: str | None = None) -> None:
+    """Run `coro` in the background, holding its task in `tasks` until it is done."""
+    task = asyncio.get_running_loop().create_task(coro, name=name)
+    tasks.add(task)
+    task.add_done_callback(tasks.discard)
 
 
 #: How long spectator joins and leaves are gathered before the count is saved and listed (s).
@@ -180,9 +187,7 @@ class ChannelLayerBroadcaster:
     def end_spectators(self, match_id: str, ended: Encoded) -> None:
         """After the players' match.ended: release the held frames on time, then the end, to spectators."""
         feed = self.feeds.pop(match_id, None)
-        task = asyncio.get_running_loop().create_task(self._drain(match_id, feed, ended))
-        self._endings.add(task)
-        task.add_done_callback(self._endings.discard)
+        keep_running(self._endings, self._drain(match_id, feed, ended))
 
     async def _drain(self, match_id: str, feed: SpectatorFeed | None, ended: Encoded) -> None:
         # The match is over and this worker recorded it: no fencing for what is left.
@@ -313,9 +318,7 @@ class OrmResultSink:
                 with contextlib.suppress(*LAYER_ERRORS):
                     await lobby_broadcast(self.layer, lobby_id)
 
-        task = asyncio.get_running_loop().create_task(retry(), name=f"result-{result['match_id']}")
-        self._retries.add(task)
-        task.add_done_callback(self._retries.discard)
+        keep_running(self._retries, retry(), name=f"result-{result['match_id']}")
 
     async def drain_outbox(self) -> None:
         """Save what an earlier process left in the outbox."""
@@ -537,9 +540,7 @@ class EngineWorker:
         refusal = self.take_input(match_id, message)
         reply = message.get("reply")
         if refusal is not None and reply:
-            task = asyncio.get_running_loop().create_task(self.layer.send(reply, refusal))
-            self._replies.add(task)
-            task.add_done_callback(self._replies.discard)
+            keep_running(self._replies, self.layer.send(reply, refusal))
 
     async def handle(self, match_id: str, message: dict[str, Any]) -> None:
         """One message from a consumer to a match."""

@@ -77,11 +77,9 @@ class SpectatorFeed:
         while self.held and self.held[0].due <= now:
             item = self.held.popleft()
             frame = item.frame
-            if not self.delay:
-                pass
-            elif frame.full:
+            if self.delay and frame.full:
                 self.doc, self.tick = frame.body, frame.tick
-            elif self.doc is not None and frame.base == self.tick:
+            elif self.delay and self.doc is not None and frame.base == self.tick:
                 self.doc, self.tick = patch(self.doc, frame.body), frame.tick
             out.append(item)
         return out
