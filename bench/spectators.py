@@ -29,6 +29,8 @@ from typing import Any
 import msgpack
 from websockets.asyncio.client import ClientConnection, connect
 
+from game_server import protocol as p
+
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
 SUBPROTOCOL = "skirmish.v1.msgpack"
@@ -65,8 +67,8 @@ async def request(ws: ClientConnection, message: dict[str, Any], rid: int) -> di
     """Send a request and read until its reply."""
     await ws.send(msgpack.packb({"rid": rid, **message}))
     while True:
-        msg = msgpack.unpackb(await ws.recv())
-        if msg.get("rid") == rid and msg["type"] in ("ok", "error"):
+        msg = msgpack.unpackb(await ws.recv(), strict_map_key=False)
+        if isinstance(msg, dict) and msg.get("rid") == rid and msg["type"] in ("ok", "error"):
             if msg["type"] == "error":
                 raise RuntimeError(f"{message['type']}: {msg}")
             return msg
@@ -78,10 +80,13 @@ async def request(ws: ClientConnection, message: dict[str, Any], rid: int) -> di
 async def _watch(ws: ClientConnection, match_id: str, window: tuple[float, float], out: list[float]) -> int:
     await ws.send(msgpack.packb({"rid": 1, "type": "match.spectate", "match_id": match_id}))
     frames = 0
+    reader = p.FrameReader()
     while True:
         raw = await ws.recv()
         now = time.time()
-        msg = msgpack.unpackb(raw)
+        msg = reader.read(raw)
+        if msg is None:
+            continue
         if msg["type"] == "delta":
             frames += 1
             if window[0] <= now <= window[1]:

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from engine.canon import state_hash
-from engine.delta import diff
+from engine.delta import diff, names
 from engine.game import SPECTATOR, Data, Game, Outcome, Player, Rejected, Viewer
 
 logger = logging.getLogger(__name__)
@@ -54,6 +54,9 @@ class Frame:
     full: bool
     body: Data
     base: int | None = None
+    #: The match's key names (`delta.names` of its first documents): the compact wire form of
+    #: deltas refers to keys by their place in this tuple.
+    names: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +148,7 @@ class Match:
         self.outcome: Outcome | None = None
         self._forced: Outcome | None = None
         self._docs: dict[Audience, Data] = self._documents()
+        self.names = names(self._docs.values())
 
     # ---- inputs and seats -------------------------------------------------------------
 
@@ -210,7 +214,7 @@ class Match:
     def snapshot(self, viewer: Viewer) -> Frame:
         """A full frame of the current tick for one viewer (join, reconnect, resync)."""
         audience = self.audience_of(viewer)
-        return Frame(audience, self.tick, True, self._docs[audience])
+        return Frame(audience, self.tick, True, self._docs[audience], names=self._names())
 
     def state_hash(self) -> str:
         """Hash of the game state (what a replay must reproduce)."""
@@ -274,6 +278,12 @@ class Match:
             return Outcome(placements={seat: 1 for seat in self.seats}, reason="abandoned")
         return None
 
+    def _names(self) -> tuple[str, ...]:
+        known = getattr(self, "names", None)  # (checkpoints from before the names have none)
+        if known is None:
+            known = self.names = names(self._docs.values())
+        return known
+
     def _documents(self) -> dict[Audience, Data]:
         envelope = {
             "acks": {str(seat): s.ack for seat, s in self.seats.items()},
@@ -288,8 +298,9 @@ class Match:
 
     def _frames(self) -> list[Frame]:
         new = self._documents()
+        known = self._names()
         frames = [
-            Frame(audience, self.tick, False, diff(self._docs[audience], doc), self.tick - 1)
+            Frame(audience, self.tick, False, diff(self._docs[audience], doc), self.tick - 1, known)
             for audience, doc in new.items()
         ]
         self._docs = new

@@ -87,15 +87,21 @@ def frame_plain(frame: Frame) -> dict[str, Any]:
     path skips the model's validation and its walk over the document (tested equal)."""
     now = round(time.time() * 1000, 1)
     if frame.full:
-        return {"type": "snapshot", "tick": frame.tick, "t": now, "doc": frame.body}
+        keys = list(frame.names) if frame.names else None
+        return {"type": "snapshot", "tick": frame.tick, "t": now, "doc": frame.body, "keys": keys}
     assert frame.base is not None
     return {"type": "delta", "tick": frame.tick, "base": frame.base, "t": now, "delta": frame.body}
 
 
 def frame_message(frame: Frame) -> p.Snapshot | p.Delta:
-    """The protocol message (validated model) for an engine frame."""
+    """The protocol message (validated model) for an engine frame; a delta keeps the match's key
+    names, so that msgpack sends it in its compact form."""
     plain = frame_plain(frame)
-    return p.Snapshot(**plain) if frame.full else p.Delta(**plain)
+    if frame.full:
+        return p.Snapshot(**plain)
+    delta = p.Delta(**plain)
+    delta._names = frame.names
+    return delta
 
 
 def keep_running(tasks: set[asyncio.Task[None]], coro: Coroutine[Any, Any, None], name: str | None = None) -> None:
@@ -225,7 +231,7 @@ class ChannelLayerBroadcaster:
         for audience in match.audiences():
             viewer: Viewer = audience if isinstance(audience, int) else None
             frame = match.snapshot(viewer)
-            frames = self.encode(frame_message(frame))
+            frames = self.encode(frame_message(frame), frame.names)
             if audience in (ALL, SPECTATORS):
                 held.append((frame, frames))  # the spectators get it after their delay
             if audience != SPECTATORS:
@@ -247,7 +253,7 @@ class ChannelLayerBroadcaster:
         held: list[tuple[Frame, Encoded]] = []
         for item in outbound:
             if isinstance(item, Frame):
-                frames = self.encode(frame_plain(item))
+                frames = self.encode(frame_plain(item), item.names)
                 if item.audience in (ALL, SPECTATORS):  # the same bytes go to the spectators, later
                     held.append((item, frames))
                 if item.audience == SPECTATORS:

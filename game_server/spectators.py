@@ -66,10 +66,12 @@ class SpectatorFeed:
         self.doc = doc
         self.tick = tick
         self.held: deque[Held] = deque()
+        self.names: tuple[str, ...] = ()  # the match's key names, for the snapshot's `keys`
 
     def push(self, frame: Frame, encoded: Encoded, now: float) -> None:
         """Hold a frame the players got at `now`."""
         self.held.append(Held(now + self.delay + self.margin, frame, encoded))
+        self.names = frame.names
 
     def due(self, now: float) -> list[Held]:
         """The frames whose time has come, oldest first; the released document follows them."""
@@ -92,7 +94,7 @@ class SpectatorFeed:
         """A full frame of the last released tick, for a new spectator (None while unknown)."""
         if self.doc is None:
             return None
-        return Frame(SPECTATORS, self.tick, True, self.doc)
+        return Frame(SPECTATORS, self.tick, True, self.doc, names=self.names)
 
 
 def spectate_target(*, user: AbstractBaseUser, match_id: str, code: str | None) -> dict[str, Any]:

@@ -155,6 +155,7 @@ class KitClient:
     errors: list[dict[str, Any]] = field(default_factory=list)
     ended: dict[str, Any] | None = None
     connected: bool = True
+    reader: p.FrameReader = field(default_factory=p.FrameReader)
 
     @property
     def view(self) -> Data:
@@ -175,8 +176,10 @@ class KitClient:
         """Send one input (validated like a socket frame); returns its seq."""
         return await self.kit.send_input(self, data, seq=seq)
 
-    def _receive(self, message: dict[str, Any]) -> dict[str, Any]:
-        frame: dict[str, Any] = self.codec.loads(message["frames"][self.codec.subprotocol])
+    def _receive(self, message: dict[str, Any]) -> dict[str, Any] | None:
+        frame: dict[str, Any] | None = self.reader.read(message["frames"][self.codec.subprotocol])
+        if frame is None:  # a delta before the first snapshot: nothing to apply it to
+            return None
         kind = frame["type"]
         if kind == "snapshot" and frame["tick"] >= self.tick:
             self.doc, self.tick = frame["doc"], frame["tick"]
@@ -326,17 +329,22 @@ class MatchKit:
 
     async def next_frame(self, client: KitClient) -> dict[str, Any]:
         """The client's next frame, decoded; if none is waiting, ticks run until one arrives."""
-        while not self.pending(client):
-            if self.finished:
-                raise AssertionError(f"{client.name} has no more frames: the match ended at tick {self.tick}")
-            await self.next_tick()
-        return client._receive(await self.layer.receive(client.channel))
+        while True:
+            while not self.pending(client):
+                if self.finished:
+                    raise AssertionError(f"{client.name} has no more frames: the match ended at tick {self.tick}")
+                await self.next_tick()
+            frame = client._receive(await self.layer.receive(client.channel))
+            if frame is not None:
+                return frame
 
     async def read(self, client: KitClient) -> list[dict[str, Any]]:
         """Every frame waiting for the client (no tick runs)."""
         frames = []
         while self.pending(client):
-            frames.append(client._receive(await self.layer.receive(client.channel)))
+            frame = client._receive(await self.layer.receive(client.channel))
+            if frame is not None:
+                frames.append(frame)
         return frames
 
     async def read_all(self) -> None:

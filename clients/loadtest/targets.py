@@ -60,6 +60,7 @@ class Client:
     undecoded: int = 0
     errors: int = 0
     error_codes: dict[str, int] = field(default_factory=dict)  # sampled: error frames by code
+    reader: p.FrameReader = field(default_factory=p.FrameReader)  # compact deltas need the snapshot's keys
     closed_code: int = 0
 
     def deliver(self, message: Any) -> None:
@@ -104,21 +105,26 @@ class Client:
 
 
 def _peek_tick(buf: bytes, start: int) -> int | None:
-    """The `tick` of a msgpack {"type", "tick", ...} frame, read in place; None otherwise."""
-    if buf[start + 1 : start + 6] != b"\xa4type":
+    """The `tick` of a msgpack {"type", "tick", ...} frame or of a compact delta [tick, ...]
+    (protocol.frames), read in place; None otherwise."""
+    if 0x93 <= buf[start] <= 0x95:  # a fixarray of 3 to 5 items: a compact delta
+        pos = start + 1
+    elif buf[start + 1 : start + 6] == b"\xa4type":
+        pos = start + 7 + (buf[start + 6] & 0x1F)
+        if buf[pos : pos + 5] != b"\xa4tick":
+            return None
+        pos += 5
+    else:
         return None
-    pos = start + 7 + (buf[start + 6] & 0x1F)
-    if buf[pos : pos + 5] != b"\xa4tick":
-        return None
-    b = buf[pos + 5]
+    b = buf[pos]
     if b < 0x80:
         return b
     if b == 0xCC:
-        return buf[pos + 6]
+        return buf[pos + 1]
     if b == 0xCD:
-        return int.from_bytes(buf[pos + 6 : pos + 8], "big")
+        return int.from_bytes(buf[pos + 1 : pos + 3], "big")
     if b == 0xCE:
-        return int.from_bytes(buf[pos + 6 : pos + 10], "big")
+        return int.from_bytes(buf[pos + 1 : pos + 5], "big")
     return None
 
 
@@ -179,8 +185,8 @@ class MsgpackFrames(Target):
                     client.count(tick, None, size, now)
                     return
             try:
-                msg = msgpack.unpackb(buf[start:end], raw=False)
-            except Exception:
+                msg = client.reader.read(buf[start:end])
+            except ValueError:
                 client.undecoded += 1
                 return
             kind = msg.get("type") if isinstance(msg, dict) else None

@@ -16,14 +16,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import msgpack
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
@@ -204,6 +202,7 @@ class SkirmishClient:
         self.seq = 0
         self._resume_seq = 0
         self._ws: ClientConnection | None = None
+        self._reader = p.FrameReader()  # one per socket: compact deltas need the last snapshot's keys
         self._rid = 0
         self._pending: dict[int, asyncio.Future[Any]] = {}
         self._streams: list[Stream] = []
@@ -501,6 +500,7 @@ class SkirmishClient:
                 backoff = min(backoff * 2, self.max_backoff)
                 continue
             self._ws = ws
+            self._reader = p.FrameReader()
             try:
                 async for raw in ws:
                     self._on_frame(raw)
@@ -543,7 +543,15 @@ class SkirmishClient:
         self._pending.clear()
 
     def _decode(self, raw: bytes | str) -> Message:
-        data = msgpack.unpackb(raw, raw=False) if isinstance(raw, bytes) else json.loads(raw)
+        try:
+            data = self._reader.read(raw)
+        except ValueError as exc:  # kept like an unknown message; a lost delta resyncs
+            logger.warning("undecodable frame from the server: %s", exc)
+            return RawMessage(type="undecodable", data={"error": str(exc)})
+        if data is None:  # a delta before the first snapshot: nothing to apply it to
+            return RawMessage(type="delta.early", data={})
+        if not isinstance(data, dict):
+            return RawMessage(type="undecodable", data={"error": "a frame that is not a map"})
         try:
             return _server_adapter.validate_python(data)
         except ValidationError:

@@ -14,10 +14,12 @@ from game_server.protocol.codecs import (
     ProtocolError,
     choose_codec,
     decode_client,
+    dumps_plain,
     encode,
     encode_all,
 )
 from game_server.protocol.codes import CloseCode, ErrorCode
+from game_server.protocol.frames import FrameReader, pack_delta, unpack_delta
 from game_server.protocol.messages import *  # noqa: F403
 from game_server.protocol.messages import ClientMessage, ServerMessage
 
@@ -29,6 +31,7 @@ __all__ = [
     "ClientMessage",
     "CloseCode",
     "Codec",
+    "FrameReader",
     "ErrorCode",
     "FrameTooLarge",
     "LazyEncodings",
@@ -36,6 +39,9 @@ __all__ = [
     "ServerMessage",
     "choose_codec",
     "decode_client",
+    "dumps_plain",
     "encode",
     "encode_all",
+    "pack_delta",
+    "unpack_delta",
 ]

@@ -19,6 +19,7 @@ import msgpack
 from pydantic import TypeAdapter, ValidationError
 
 from game_server.protocol.codes import ErrorCode
+from game_server.protocol.frames import pack_delta
 from game_server.protocol.messages import ClientMessage, ServerModel
 
 MSGPACK = "skirmish.v1.msgpack"
@@ -164,17 +165,26 @@ def _validation_error(exc: ValidationError, rid: int | None) -> ProtocolError:
 
 
 def encode(codec: Codec, message: ServerModel) -> bytes | str:
-    """Encode one server message for one codec."""
-    return codec.dumps(message.model_dump(mode="json", exclude_none=False))
+    """Encode one server message for one codec (a `Delta` with key names: compact on msgpack)."""
+    plain = message.model_dump(mode="json", exclude_none=False)
+    return dumps_plain(codec, plain, getattr(message, "_names", ()))
 
 
-def encode_all(message: ServerModel | dict[str, Any]) -> dict[str, bytes | str]:
+def dumps_plain(codec: Codec, plain: dict[str, Any], names: tuple[str, ...] = ()) -> bytes | str:
+    """Encode a plain server message; a `delta` goes in its compact form on msgpack when `names`
+    (the match's key names) are given (protocol.frames)."""
+    if names and codec.binary and plain["type"] == "delta":
+        return pack_delta(plain, names)
+    return codec.dumps(plain)
+
+
+def encode_all(message: ServerModel | dict[str, Any], names: tuple[str, ...] = ()) -> dict[str, bytes | str]:
     """Encode a message once per codec: what the engine puts in a broadcast.
 
     A plain dict must be what the model's `model_dump(mode="json")` gives (the tick frames'
-    fast path: engine_bridge.frame_plain)."""
+    fast path: engine_bridge.frame_plain); `names` as for `dumps_plain`."""
     plain = message if isinstance(message, dict) else message.model_dump(mode="json")
-    return {name: codec.dumps(plain) for name, codec in CODECS.items()}
+    return {name: dumps_plain(codec, plain, names) for name, codec in CODECS.items()}
 
 
 class LazyEncodings(dict[str, bytes | str]):
@@ -186,14 +196,15 @@ class LazyEncodings(dict[str, bytes | str]):
     once made, apart from filling itself in.
     """
 
-    __slots__ = ("plain",)
+    __slots__ = ("names", "plain")
 
-    def __init__(self, message: ServerModel | dict[str, Any]) -> None:
+    def __init__(self, message: ServerModel | dict[str, Any], names: tuple[str, ...] = ()) -> None:
         super().__init__()
         self.plain = message if isinstance(message, dict) else message.model_dump(mode="json")
+        self.names = names
 
     def __missing__(self, name: str) -> bytes | str:
-        value = self[name] = CODECS[name].dumps(self.plain)
+        value = self[name] = dumps_plain(CODECS[name], self.plain, self.names)
         return value
 
     def __copy__(self) -> LazyEncodings:

@@ -100,12 +100,18 @@ SERVER_EXAMPLES: list[BaseModel] = [
             "spectators": 3,
             "game": {"board": [[0], [1], [0], [], [], [], []], "turn": 1, "turn_left": 27.5},
         },
+        keys=["acks", "board", "game", "seats", "spectators", "turn", "turn_left"],
     ),
     m.Delta(
         tick=41,
         base=40,
         t=1732470004100.0,
-        delta={"sub": {"acks": {"set": {"1": 2}}, "game": {"set": {"board": [[0], [1], [0], [1], [], [], []]}}}},
+        delta={
+            "sub": {
+                "acks": {"add": {"1": 1}},
+                "game": {"set": {"board": [[0], [1], [0], [1], [], [], []], "turn": 0, "turn_left": 30.0}},
+            }
+        },
     ),
     m.MatchEndedMessage(
         match_id="0b6f5c1e9a7d4f7e8a1b2c3d4e5f6a7b",

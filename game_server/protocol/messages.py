@@ -10,7 +10,17 @@ from __future__ import annotations
 import unicodedata
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StringConstraints,
+)
 
 MAX_NAME = 40
 MAX_CHAT = 200
@@ -478,12 +488,15 @@ class ReplayState(ServerModel):
 
 
 class Snapshot(ServerModel):
-    """The whole document at `tick`: {"acks", "seats", "game"}. `t`: server time (ms)."""
+    """The whole document at `tick`: {"acks", "seats", "spectators", "game"}. `t`: server time (ms).
+
+    `keys`: the match's key names, which compact msgpack deltas refer to by position."""
 
     type: Literal["snapshot"] = "snapshot"
     tick: int
     t: float
     doc: dict[str, Any]
+    keys: list[str] | None = None
 
 
 class Delta(ServerModel):
@@ -494,6 +507,8 @@ class Delta(ServerModel):
     base: int
     t: float
     delta: dict[str, Any]
+    #: The match's key names: set, the msgpack codec sends the delta in its compact form.
+    _names: tuple[str, ...] = PrivateAttr(default=())
 
 
 class OutcomeInfo(ServerModel):

@@ -8,7 +8,6 @@ import json
 import urllib.request
 from typing import Any
 
-import msgpack
 import pytest
 from asgiref.sync import sync_to_async
 from django.contrib.auth import get_user_model
@@ -42,7 +41,9 @@ class TimedClient(WsClient):
         while True:
             raw = await self.ws.recv()
             now = asyncio.get_running_loop().time()
-            msg = msgpack.unpackb(raw) if isinstance(raw, bytes) else json.loads(raw)
+            msg = self.reader.read(raw)
+            if msg is None:
+                continue
             if msg["type"] in ("snapshot", "delta"):
                 self.arrived.setdefault(msg["tick"], now)
             elif msg["type"] == "match.ended":

@@ -11,6 +11,7 @@ import msgpack
 from websockets.asyncio.client import ClientConnection, connect
 
 from engine.delta import patch
+from game_server import protocol as p
 
 
 def http_json(url: str, body: dict[str, Any], method: str = "POST", token: str | None = None) -> tuple[int, Any]:
@@ -37,6 +38,7 @@ class WsClient:
         self.tick = -1
         self.frames: list[dict[str, Any]] = []
         self.backlog: list[dict[str, Any]] = []
+        self.reader = p.FrameReader()
 
     @classmethod
     async def open(cls, url: str, *, token: str, origin: str, codec: str = "msgpack") -> WsClient:
@@ -66,8 +68,9 @@ class WsClient:
         return self.seq
 
     async def recv(self, timeout: float = 10) -> dict[str, Any]:
-        raw = await asyncio.wait_for(self.ws.recv(), timeout)
-        msg = msgpack.unpackb(raw) if isinstance(raw, bytes) else json.loads(raw)
+        msg = None
+        while msg is None:  # (None: a delta before the first snapshot)
+            msg = self.reader.read(await asyncio.wait_for(self.ws.recv(), timeout))
         self._track(msg)
         self.frames.append(msg)
         return msg

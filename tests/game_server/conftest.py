@@ -12,6 +12,7 @@ from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
 from django.test import Client
 
+from game_server import protocol as p
 from game_server.asgi import application
 from game_server.tokens import token_issue
 
@@ -40,14 +41,18 @@ class Socket:
 
     def __init__(self, comm: WebsocketCommunicator) -> None:
         self.comm = comm
+        self.reader = p.FrameReader()
 
     async def send(self, message: dict[str, Any]) -> None:
         await self.comm.send_to(bytes_data=msgpack.packb(message))
 
     async def recv(self, timeout: float = 3) -> dict[str, Any]:
-        out = await self.comm.receive_output(timeout)
-        assert out["type"] == "websocket.send", out
-        return msgpack.unpackb(out["bytes"])
+        while True:
+            out = await self.comm.receive_output(timeout)
+            assert out["type"] == "websocket.send", out
+            msg: dict[str, Any] | None = self.reader.read(out["bytes"])
+            if msg is not None:  # (None: a delta before the first snapshot)
+                return msg
 
     async def expect(self, kind: str, timeout: float = 3) -> dict[str, Any]:
         while True:

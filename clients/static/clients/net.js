@@ -6,12 +6,16 @@
 export const SUBPROTOCOL = "skirmish.v1.json";
 const FATAL = new Set([4001, 4003, 4005, 4010]);
 
-/** Apply a delta {"set", "del", "sub"} to a document (engine.delta.patch). */
+/** Apply a delta {"set", "add", "del", "sub"} to a document (engine.delta.patch). */
 export function patch(old, delta) {
   const out = { ...old };
   for (const [key, value] of Object.entries(delta.set || {})) out[key] = value;
+  for (const [key, step] of Object.entries(delta.add || {})) out[key] += step;
   for (const key of delta.del || []) delete out[key];
-  for (const [key, sub] of Object.entries(delta.sub || {})) out[key] = patch(out[key] || {}, sub);
+  for (const [key, sub] of Object.entries(delta.sub || {})) {
+    const base = out[key];
+    out[key] = patch(base !== null && typeof base === "object" && !Array.isArray(base) ? base : {}, sub);
+  }
   return out;
 }
 
