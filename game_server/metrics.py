@@ -20,8 +20,27 @@ if TYPE_CHECKING:
 REGISTRY = CollectorRegistry(auto_describe=True)
 
 SOCKETS = Gauge("skirmish_sockets_open", "Websockets open in this process", registry=REGISTRY)
-FRAMES_IN = Counter("skirmish_frames_in_total", "Websocket frames received", registry=REGISTRY)
-FRAMES_OUT = Counter("skirmish_frames_out_total", "Websocket frames sent", registry=REGISTRY)
+
+
+class Tally:
+    """A counter for the per-frame paths: a plain int, read at scrape time.
+
+    prometheus_client's Counter takes a lock on every `inc()`; at tens of thousands of frames a
+    second that was 8 % of the server's CPU. These are only touched on the event loop's thread."""
+
+    __slots__ = ("documentation", "name", "value")
+
+    def __init__(self, name: str, documentation: str) -> None:
+        self.name = name
+        self.documentation = documentation
+        self.value = 0
+
+    def inc(self) -> None:
+        self.value += 1
+
+
+FRAMES_IN = Tally("skirmish_frames_in", "Websocket frames received")
+FRAMES_OUT = Tally("skirmish_frames_out", "Websocket frames sent")
 ERRORS = Counter("skirmish_errors_total", "Error frames sent, by code", ["code"], registry=REGISTRY)
 CLOSES = Counter("skirmish_closes_total", "Sockets closed by the server, by close code", ["code"], registry=REGISTRY)
 RATE_LIMITED = Counter("skirmish_rate_limited_total", "Messages refused by a rate limit", registry=REGISTRY)
@@ -57,6 +76,8 @@ class EngineCollector:
     """Reads the live hosts of this process at scrape time."""
 
     def collect(self) -> Iterator[Metric]:
+        for tally in (FRAMES_IN, FRAMES_OUT):
+            yield CounterMetricFamily(tally.name, tally.documentation, value=tally.value)
         hosts = list(_hosts)
         yield GaugeMetricFamily(
             "skirmish_matches_running", "Matches ticking in this process", value=sum(len(h.matches) for h in hosts)

@@ -59,23 +59,34 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def _check_shape(obj: Any) -> None:
-    """Refuse deep nesting and lone surrogates, without recursion."""
-    stack: list[tuple[Any, int]] = [(obj, 0)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, str):
-            item.encode("utf-8")  # UnicodeEncodeError on a lone surrogate
-        elif isinstance(item, dict | list):
-            if depth >= MAX_DEPTH:
-                raise ValueError("nested too deeply")
-            if isinstance(item, dict):
-                stack.extend((k, depth) for k in item)
-                stack.extend((v, depth + 1) for v in item.values())
-            else:
-                stack.extend((v, depth + 1) for v in item)
-        elif isinstance(item, float) and not math.isfinite(item):
-            raise ValueError("non-finite number")
+_FLAT = frozenset((int, bool, type(None)))
+
+
+def _check_shape(obj: Any, depth: int = 0, text: bool = True) -> None:
+    """Refuse deep nesting, non-finite floats and (`text`: JSON) lone surrogates.
+
+    Recursion stops at MAX_DEPTH, so it is bounded. msgpack's strict UTF-8 decoding already
+    refuses surrogates, so its frames skip that part (`text=False`)."""
+    kind = type(obj)
+    if kind is dict:
+        if depth >= MAX_DEPTH:
+            raise ValueError("nested too deeply")
+        for key, value in obj.items():
+            if text and type(key) is str:
+                key.encode("utf-8")  # UnicodeEncodeError on a lone surrogate
+            if type(value) not in _FLAT:
+                _check_shape(value, depth + 1, text)
+    elif kind is list:
+        if depth >= MAX_DEPTH:
+            raise ValueError("nested too deeply")
+        for value in obj:
+            if type(value) not in _FLAT:
+                _check_shape(value, depth + 1, text)
+    elif kind is str:
+        if text:
+            obj.encode("utf-8")
+    elif kind is float and not math.isfinite(obj):
+        raise ValueError("non-finite number")
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +154,7 @@ def decode_client(codec: Codec, data: bytes | str | None, max_bytes: int = MAX_F
         raise FrameTooLarge(ErrorCode.INVALID, f"frame of {size} bytes is over the {max_bytes}-byte limit")
     try:
         obj = codec.loads(data)
-        _check_shape(obj)
+        _check_shape(obj, text=not codec.binary)
     except (ValueError, RecursionError, UnicodeError, TypeError, msgpack.UnpackException) as exc:
         raise ProtocolError(ErrorCode.MALFORMED, f"cannot decode frame: {type(exc).__name__}") from None
     if not isinstance(obj, dict):

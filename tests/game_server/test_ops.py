@@ -62,6 +62,25 @@ async def test_metrics_need_staff_or_the_token(transactional_db, settings, who):
         assert reply.status_code == 403
 
 
+def scraped(body: str, name: str) -> float:
+    return float(next(line.split()[1] for line in body.splitlines() if line.startswith(name + " ")))
+
+
+async def test_the_frame_counters_count_each_frame_in_and_out(open_socket, settings):
+    settings.SKIRMISH_METRICS_TOKEN = "metrics-secret-123"
+    client = AsyncClient()
+    headers = {"Authorization": "Bearer metrics-secret-123"}
+    before = (await client.get("/metrics", headers=headers)).content.decode()
+    sock, _ = await open_socket(token=await make_token(await make_user("counted")))
+    await sock.expect("welcome")
+    for rid in range(3):
+        await sock.send({"type": "ping", "rid": rid})
+        await sock.expect("pong")
+    after = (await client.get("/metrics", headers=headers)).content.decode()
+    assert scraped(after, "skirmish_frames_in_total") - scraped(before, "skirmish_frames_in_total") == 3
+    assert scraped(after, "skirmish_frames_out_total") - scraped(before, "skirmish_frames_out_total") >= 4
+
+
 async def start_connect_four(open_socket) -> tuple[object, object, str]:
     alice, bob = await make_user("alice"), await make_user("bob")
     a, _ = await open_socket(token=await make_token(alice))

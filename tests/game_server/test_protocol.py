@@ -111,6 +111,9 @@ def test_wrong_frame_kind_for_the_codec():
         b"\x81\xa4type\xa4p\xffng",  # invalid UTF-8
         msgpack.packb({"type": "ping", "x": b"bin"}),  # bin
         msgpack.packb({"type": "ping", "x": list(range(100))}),  # over the container limit
+        b"\x82\xa4type\xa4ping\xa1x\xa3\xed\xa0\x80",  # a lone surrogate, UTF-8-encoded
+        msgpack.packb({"type": "ping", "t": float("nan")}),  # NaN
+        msgpack.packb({"type": "match.input", "seq": 1, "data": {"x": [[{"y": float("inf")}]]}}),  # inf, nested
     ],
     ids=[
         "c1",
@@ -125,6 +128,9 @@ def test_wrong_frame_kind_for_the_codec():
         "utf8",
         "bin",
         "long-array",
+        "surrogate",
+        "nan",
+        "inf-nested",
     ],
 )
 def test_hostile_msgpack_is_malformed(data: bytes):
