@@ -237,7 +237,7 @@ def measure(kind: str, m: int, a: argparse.Namespace, tokens_template: Path | No
         "bytes_per_client_s": run.get("bytes_per_client_per_s"),
         "us_per_frame": (cpu * a.duration / frames * 1e6) if cpu and frames else None,
         "loadgen_cpu_percent": run.get("loadgen_cpu_percent"),
-        "connect_failures": len(run.get("connect_failures", [])),
+        "connect_failures": connect_failures(run, m * (a.players + a.spectators)),
         "spectators_supported": run.get("spectators_supported"),
         **jitter(scrapes, w0, w1),
     }
@@ -267,6 +267,12 @@ def jitter(scrapes: list[tuple[float, dict[str, float]]], w0: float, w1: float) 
     on_time = next(n for le, n in buckets if le >= JITTER_OK)
     overruns = last.get("skirmish_tick_overruns_total", 0.0) - first.get("skirmish_tick_overruns_total", 0.0)
     return {"jitter_p99_ms": 1000 * p99, "late_share": 1 - on_time / total, "overruns": int(overruns)}
+
+
+def connect_failures(run: dict[str, Any], expected: int) -> int:
+    """Clients that failed to connect or to be seated: the load generator's count, or the clients
+    missing from the run when that is more (a crashed load-generator process takes its share)."""
+    return max(len(run.get("connect_failures", [])), expected - run.get("clients", 0))
 
 
 def judge(point: dict[str, Any], rate: int) -> dict[str, Any]:

@@ -186,6 +186,9 @@ class MsgpackFrames(Target):
                     return
             try:
                 msg = client.reader.read(buf[start:end])
+                if msg is None:  # a compact delta before the first snapshot: its tick and t will do
+                    tick, t = msgpack.unpackb(buf[start:end], strict_map_key=False)[:2]
+                    msg = {"type": "delta", "tick": tick, "t": t}
             except ValueError:
                 client.undecoded += 1
                 return

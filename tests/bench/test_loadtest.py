@@ -12,8 +12,9 @@ import msgpack
 import pytest
 
 from clients.loadtest.runner import Config, run
-from clients.loadtest.targets import _peek_tick
+from clients.loadtest.targets import Client, SkirmishTarget, _peek_tick
 from clients.loadtest.wire import WsClient
+from game_server import protocol as p
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -46,9 +47,25 @@ async def test_frames_split_across_reads_arrive_whole_and_pings_are_answered() -
 
 def test_the_tick_is_read_in_place_from_skirmish_frames() -> None:
     for tick in (5, 200, 70_000, 2**31):
-        frame = msgpack.packb({"type": "delta", "tick": tick, "base": tick - 1, "t": 1.5, "delta": {}})
-        assert _peek_tick(b"xx" + frame, 2) == tick
+        body = {"sub": {"acks": {"add": {"0": 1}}}}
+        delta = {"type": "delta", "tick": tick, "base": tick - 1, "t": 1.5, "delta": body}
+        assert _peek_tick(b"xx" + msgpack.packb(delta), 2) == tick
+        for base in (tick - 1, tick - 5):  # the compact form: [tick, t, node] or [tick, t, node, base]
+            compact = p.pack_delta({**delta, "base": base}, ("acks",))
+            assert _peek_tick(b"xx" + compact, 2) == tick
     assert _peek_tick(msgpack.packb({"type": "ok", "rid": 1}), 0) is None
+
+
+def test_a_compact_delta_before_the_first_snapshot_still_brings_the_client_live() -> None:
+    # Over Redis, a match's frames can reach a socket before the snapshot that answers its join.
+    target = SkirmishTarget("http://127.0.0.1:1", 20, 60, {}, "lt")
+    client = Client(index=0, seat=0, sampled=True)
+    on_frame = target.handler(client)
+    delta = {"type": "delta", "tick": 7, "base": 6, "t": 1732470004100.5, "delta": {"sub": {"acks": {"add": {"0": 1}}}}}
+    raw = p.pack_delta(delta, ("acks", "game"))
+    on_frame(raw, 0, len(raw), 2, 0.0)
+    assert client.live and client.undecoded == 0
+    assert client.inbox == [{"type": "delta", "tick": 7, "t": 1732470004100.5}]
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.run import jitter
+from bench.run import connect_failures, jitter, judge
 
 B = "skirmish_tick_lateness_seconds_bucket"
 
@@ -26,3 +26,13 @@ def test_only_the_window_counts_and_p99_is_the_bucket_bound() -> None:
 
 def test_no_scrapes_in_the_window_gives_no_figures() -> None:
     assert jitter([(1.0, scrape({"+Inf": 5}, 0))], 5.0, 25.0)["jitter_p99_ms"] is None
+
+
+def test_a_point_with_a_crashed_load_generator_process_is_not_ok():
+    # 200 matches of 6 clients asked; one of two processes crashed during its handshakes.
+    run = {"clients": 600, "connect_failures": [], "crashed": ["process 1: HandshakeFailed: ..."]}
+    point = {"p99": 2.1, "loss": 0.0, "tick_rate": 20.0, "connect_failures": connect_failures(run, 1200)}
+    assert point["connect_failures"] == 600
+    assert not judge(point, 20)["ok"]
+    assert connect_failures({"clients": 1200, "connect_failures": ["lt00001: refused"]}, 1200) == 1
+    assert judge({**point, "connect_failures": connect_failures({"clients": 1200}, 1200)}, 20)["ok"]
