@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from clients.loadtest.targets import Client, ColyseusTarget, FloorTarget, SetupFailed, SkirmishTarget, Target
+from clients.loadtest.wire import HandshakeFailed
 
 PHASES = 10
 GRACE = 2.0
@@ -136,7 +137,8 @@ class Worker:
         try:
             await asyncio.wait_for(self.target.seat_match(m, self.clients[m], pace), self.cfg.setup_timeout)
             self.ready += 1
-        except (SetupFailed, OSError, TimeoutError, ConnectionError) as exc:
+        except (SetupFailed, HandshakeFailed, OSError, TimeoutError, ConnectionError) as exc:
+            # (a refused or reset handshake fails this match only, never the whole process)
             self.failures.append(f"match {m}: {type(exc).__name__}: {exc}")
             for c in self.clients[m]:
                 if c.ws is not None:

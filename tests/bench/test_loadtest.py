@@ -110,3 +110,48 @@ def test_a_run_against_the_floor_counts_every_frame(floor_url: str, tmp_path: Pa
     assert summary["latency_ms"]["samples"] > 0 and summary["latency_ms"]["p50"] < 1000
     assert summary["bytes_per_client_per_s"] > 20 * 50  # 20 frames of ~100 bytes per second
     assert (tmp_path / "run.json").exists()
+
+
+def test_a_reset_handshake_is_a_connect_failure_not_a_crashed_process(tmp_path: Path) -> None:
+    import struct
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    port = listener.getsockname()[1]
+
+    def reset_every_connection() -> None:  # read the handshake, then RST (SO_LINGER 0)
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            conn.recv(4096)
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            conn.close()
+
+    threading.Thread(target=reset_every_connection, daemon=True).start()
+    cfg = Config(
+        target="websockets",
+        url=f"http://127.0.0.1:{port}",
+        matches=2,
+        players=4,
+        spectators=2,
+        rate=20,
+        duration=0.5,
+        warmup=0.2,
+        ramp=200,
+        procs=1,
+        sample=0.5,
+        tokens=None,
+        prefix="t",
+        setup_timeout=5,
+    )
+    try:
+        summary = run(cfg, str(tmp_path / "run.json"), quiet=True)
+    finally:
+        listener.close()
+    assert summary["crashed"] == []
+    assert len(summary["connect_failures"]) == 2
+    assert all("HandshakeFailed" in f for f in summary["connect_failures"])
