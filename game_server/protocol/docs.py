@@ -78,11 +78,12 @@ failed. An `error` means nothing of the request was applied.
   `[tick, t, node, base, extra_names]`. A node is a map from an int key code to a value:
   `code >> 1` is the key, `code & 1` the operation. Key `x` is `keys[x]` for `0 <= x < len(keys)`
   (`keys`: the match's key names, in every `snapshot`), the number `x - len(keys)` as a string
-  above that, and `extra_names[-x - 1]` below 0. Operation 1: the value goes in `add`.
-  Operation 0: a map value is a nested node (`sub`), anything else goes in `set`. The code nil
-  holds the list of deleted keys' codes. Maps inside lists are plain maps. In Python,
-  `game_server.protocol.FrameReader` reads both forms; `unpack_delta` gives the map form. A
-  4-player arena delta is about 65 bytes this way and about 190 as a map.
+  above that (numbers below 10^9; longer ones are extra names), and `extra_names[-x - 1]` below
+  0. Operation 1: the value goes in `add`. Operation 0: a map value is a nested node (`sub`),
+  anything else goes in `set`. The code nil holds the list of deleted keys' codes. Maps inside
+  lists are plain maps. In Python, `game_server.protocol.FrameReader` reads both forms;
+  `unpack_delta` gives the map form. A 4-player arena delta is about 65 bytes this way and about
+  190 as a map.
 - All sockets that see the same view share one encoded frame per tick (encoded once per codec).
 - Inputs: `match.input` with `seq` above the previous one. A stale or repeated `seq`, a jump
   of more than 1024, or a full input queue (8) gives an `error` with that `seq`; the game's own

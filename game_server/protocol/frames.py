@@ -11,8 +11,8 @@ therefore a msgpack array instead of a map:
 A node is a map from a key code to a value. A code is an int: `code >> 1` is the key, `code & 1`
 the operation. Key x means, for 0 <= x < len(names), `names[x]` (the match's key names, sent as
 `keys` in every snapshot); for x >= len(names), the number `x - len(names)` as a string (seats,
-ids); for x < 0, `extra_names[-x - 1]` (a key that is neither, rare). Operation 1: the value is an
-increment of an int (`add`). Operation 0: a map value is a nested node (`sub`: applied to the old
+ids below 10^9); for x < 0, `extra_names[-x - 1]` (any other key, rare). Operation 1: the value is
+an increment of an int (`add`). Operation 0: a map value is a nested node (`sub`: applied to the old
 value, or to `{}` where that is not a map), any other value is set. The code nil maps to the list
 of deleted keys' codes. Lists are leaves: maps inside lists are plain maps with string keys.
 
@@ -49,7 +49,7 @@ class _Packer:
         code = self.index.get(key)
         if code is not None:
             return code
-        if is_index(key):
+        if is_index(key) and len(key) <= 9:  # (a longer number travels as an extra name)
             return 2 * (self.numbers + int(key))
         extra = self.extras.get(key)
         if extra is None:

@@ -86,23 +86,28 @@ def floor_url():
     proc.wait(timeout=10)
 
 
-def test_a_run_against_the_floor_counts_every_frame(floor_url: str, tmp_path: Path) -> None:
-    cfg = Config(
+def floor_config(url: str, *, matches: int, duration: float, warmup: float, procs: int, setup_timeout: float) -> Config:
+    """A run of the `websockets` target: 4 players and 2 spectators per match at 20 Hz."""
+    return Config(
         target="websockets",
-        url=floor_url,
-        matches=3,
+        url=url,
+        matches=matches,
         players=4,
         spectators=2,
         rate=20,
-        duration=1.5,
-        warmup=0.5,
+        duration=duration,
+        warmup=warmup,
         ramp=200,
-        procs=2,
+        procs=procs,
         sample=0.5,
         tokens=None,
         prefix="t",
-        setup_timeout=10,
+        setup_timeout=setup_timeout,
     )
+
+
+def test_a_run_against_the_floor_counts_every_frame(floor_url: str, tmp_path: Path) -> None:
+    cfg = floor_config(floor_url, matches=3, duration=1.5, warmup=0.5, procs=2, setup_timeout=10)
     summary = run(cfg, str(tmp_path / "run.json"), quiet=True)
     assert summary["clients_measured"] == 18 and not summary["connect_failures"]
     assert summary["frames_expected"] >= 18 * 25  # about 30 ticks in 1.5 s at 20 Hz, per client
@@ -132,22 +137,7 @@ def test_a_reset_handshake_is_a_connect_failure_not_a_crashed_process(tmp_path: 
             conn.close()
 
     threading.Thread(target=reset_every_connection, daemon=True).start()
-    cfg = Config(
-        target="websockets",
-        url=f"http://127.0.0.1:{port}",
-        matches=2,
-        players=4,
-        spectators=2,
-        rate=20,
-        duration=0.5,
-        warmup=0.2,
-        ramp=200,
-        procs=1,
-        sample=0.5,
-        tokens=None,
-        prefix="t",
-        setup_timeout=5,
-    )
+    cfg = floor_config(f"http://127.0.0.1:{port}", matches=2, duration=0.5, warmup=0.2, procs=1, setup_timeout=5)
     try:
         summary = run(cfg, str(tmp_path / "run.json"), quiet=True)
     finally:

@@ -17,7 +17,7 @@ from engine.rng import Rng
 from game_server import protocol as p
 from game_server.engine_bridge import frame_message, frame_plain
 
-keys = st.sampled_from(["x", "y", "players", "0", "1", "17", "007", "-1", "", "é"])
+keys = st.sampled_from(["x", "y", "players", "0", "1", "17", "007", "-1", "", "é", "123456789", "12345678901234567890"])
 ints = st.integers(-(2**40), 2**40)
 leaves = st.one_of(
     ints,
