@@ -93,7 +93,13 @@ def test_matchers_running_at_once_seat_each_player_once(postgres):
     results = race(*[lambda: services.queue_match(game="connect_four", policy=wide)] * 4)
     specs = [spec for batch in results for spec in batch]
     seated = [pl["user_id"] for spec in specs for pl in spec.players]
-    assert len(seated) == len(set(seated)) == 12 and len(specs) == 6, results
+    assert len(seated) == len(set(seated)), results  # nobody seated twice
+    # Matchers skip the rows another one holds, so each may be left with an odd player: those stay
+    # queued (nobody is lost) and the next run pairs them.
+    waiting = set(QueueEntry.objects.values_list("user_id", flat=True))
+    assert waiting.isdisjoint(seated) and waiting | set(seated) == {u.pk for u in players}
+    seated += [pl["user_id"] for spec in services.queue_match(game="connect_four", policy=wide) for pl in spec.players]
+    assert len(seated) == len(set(seated)) == 12
     assert not QueueEntry.objects.exists()
     assert MatchParticipant.objects.count() == 12
 
