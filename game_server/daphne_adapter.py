@@ -142,6 +142,7 @@ def install(*, slow_bytes: int, slow_seconds: float, drain_seconds: float) -> bo
         _open.add(self)
         original_open(self)
 
+    _read_without_log_context()
     WebSocketProtocol.handle_reply = handle_reply
     WebSocketProtocol.onOpen = on_open
     WebSocketProtocol.onMessage = on_message
@@ -151,6 +152,32 @@ def install(*, slow_bytes: int, slow_seconds: float, drain_seconds: float) -> bo
     Server.create_application = create_application
     WebSocketProtocol._skirmish = True
     return True
+
+
+def _read_without_log_context() -> None:
+    """Have the asyncio reactor call a TCP connection's reads directly.
+
+    It wraps every read in `log.callWithLogger` (a log prefix put in Twisted's context for the
+    call, then taken out): ~5 % of the CPU at 100 matches, for a prefix that only Twisted's own
+    legacy log lines would show. Errors are still logged (here, through `logging`)."""
+    from twisted.internet import asyncioreactor, tcp
+
+    reactor_class = asyncioreactor.AsyncioSelectorReactor
+    original_add_reader = reactor_class.addReader
+
+    def read(reactor: Any, reader: Any) -> None:
+        try:
+            reactor._readOrWrite(reader, True)
+        except Exception:
+            logger.exception("reading from %r failed", reader)
+
+    def add_reader(self: Any, reader: Any) -> None:
+        original_add_reader(self, reader)
+        fd = self._readers.get(reader)
+        if fd is not None and type(reader) is tcp.Server:
+            self._asyncioEventloop.add_reader(fd, read, self, reader)  # (replaces the wrapped one)
+
+    reactor_class.addReader = add_reader
 
 
 def protocol_of(scope: dict[str, Any]) -> Any:
