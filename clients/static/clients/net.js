@@ -1,9 +1,11 @@
-// The socket: JSON subprotocol, requests matched by rid, deltas applied, automatic reconnects.
+// The socket: msgpack subprotocol, requests matched by rid, deltas applied, automatic reconnects.
 //
 // Events (conn.on(type, fn)): every server message by its `type`, plus "open", "close",
 // "view" (the match document changed: {matchId, seat, tick, t, doc}), "latency".
 
-export const SUBPROTOCOL = "skirmish.v1.json";
+import { decode, encode, expandDelta } from "./msgpack.js";
+
+export const SUBPROTOCOL = "skirmish.v1.msgpack";
 const FATAL = new Set([4001, 4003, 4005, 4010]);
 
 /** Apply a delta {"set", "add", "del", "sub"} to a document (engine.delta.patch). */
@@ -34,6 +36,7 @@ export class Connection {
     this.match = null; // match.started
     this.view = null; // {matchId, seat, tick, t, doc}
     this.replayState = null; // match.replay.state of the replay being watched
+    this.keys = null; // the match's key names, from the last snapshot (compact deltas refer to them)
     this.resyncing = false;
     this.latency = null;
     this.serverOffset = 0; // server time - local time, ms
@@ -62,9 +65,22 @@ export class Connection {
 
   open() {
     const ws = new WebSocket(this.url, [SUBPROTOCOL]);
+    ws.binaryType = "arraybuffer";
     this.ws = ws;
-    ws.onmessage = (event) => this.receive(JSON.parse(event.data));
+    this.keys = null;
+    ws.onmessage = (event) => {
+      const msg = this.read(new Uint8Array(event.data));
+      if (msg !== null) this.receive(msg);
+    };
     ws.onclose = (event) => this.closed(ws, event);
+  }
+
+  /** A frame as a message; null for a compact delta before any snapshot (nothing to apply it to). */
+  read(bytes) {
+    const msg = decode(bytes);
+    if (Array.isArray(msg)) return this.keys ? expandDelta(msg, this.keys) : null;
+    if (msg.type === "snapshot" && Array.isArray(msg.keys)) this.keys = msg.keys;
+    return msg;
   }
 
   closed(ws, event) {
@@ -90,7 +106,7 @@ export class Connection {
 
   send(message) {
     if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return false;
-    this.ws.send(JSON.stringify(message));
+    this.ws.send(encode(message));
     return true;
   }
 
