@@ -150,6 +150,14 @@ class Match:
         self._docs: dict[Audience, Data] = self._documents()
         self.names = names(self._docs.values())
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Unpickle (cluster checkpoints); one made before a field existed gets its default."""
+        self.__dict__.update(state)
+        self.__dict__.setdefault("spectators", 0)
+        self.__dict__.setdefault("spectator_delay", 0.0)
+        if "names" not in state:
+            self.names = names(self._docs.values())
+
     # ---- inputs and seats -------------------------------------------------------------
 
     def receive_input(self, seat: int, seq: int, data: Data) -> InputRejected | None:
@@ -214,7 +222,7 @@ class Match:
     def snapshot(self, viewer: Viewer) -> Frame:
         """A full frame of the current tick for one viewer (join, reconnect, resync)."""
         audience = self.audience_of(viewer)
-        return Frame(audience, self.tick, True, self._docs[audience], names=self._names())
+        return Frame(audience, self.tick, True, self._docs[audience], names=self.names)
 
     def state_hash(self) -> str:
         """Hash of the game state (what a replay must reproduce)."""
@@ -278,17 +286,11 @@ class Match:
             return Outcome(placements={seat: 1 for seat in self.seats}, reason="abandoned")
         return None
 
-    def _names(self) -> tuple[str, ...]:
-        known = getattr(self, "names", None)  # (checkpoints from before the names have none)
-        if known is None:
-            known = self.names = names(self._docs.values())
-        return known
-
     def _documents(self) -> dict[Audience, Data]:
         envelope = {
             "acks": {str(seat): s.ack for seat, s in self.seats.items()},
             "seats": {str(seat): s.status for seat, s in self.seats.items()},
-            "spectators": getattr(self, "spectators", 0),  # (checkpoints from before the count have none)
+            "spectators": self.spectators,
         }
         docs: dict[Audience, Data] = {}
         for audience in self.audiences():
@@ -298,9 +300,8 @@ class Match:
 
     def _frames(self) -> list[Frame]:
         new = self._documents()
-        known = self._names()
         frames = [
-            Frame(audience, self.tick, False, diff(self._docs[audience], doc), self.tick - 1, known)
+            Frame(audience, self.tick, False, diff(self._docs[audience], doc), self.tick - 1, self.names)
             for audience, doc in new.items()
         ]
         self._docs = new

@@ -165,7 +165,7 @@ class ChannelLayerBroadcaster:
 
     def track(self, match: Match) -> SpectatorFeed:
         """Start the spectators' feed of a match about to tick (new, or resumed from a checkpoint)."""
-        delay = float(getattr(match, "spectator_delay", 0) or 0)
+        delay = float(match.spectator_delay)
         # A resumed match with a delay shows spectators nothing until its first full frame is due:
         # its current document is newer than what they may see.
         doc = match.snapshot(None).body if match.tick == 0 or delay == 0 else None
@@ -176,7 +176,7 @@ class ChannelLayerBroadcaster:
         """The full frame a new spectator gets: the last tick released to spectators."""
         feed = self.feeds.get(match.match_id)
         if feed is None or not feed.delay:  # no delay: the spectators are at the match's tick
-            return match.snapshot(None) if not getattr(match, "spectator_delay", 0) else None
+            return match.snapshot(None) if not match.spectator_delay else None
         return feed.snapshot()
 
     async def to_spectators(self, match: Match, held: Sequence[tuple[Frame, Encoded]]) -> None:

@@ -73,6 +73,17 @@ def test_a_checkpoint_restores_the_same_match():
     assert [f.body for f in again.advance()] == [f.body for f in match.advance()]
 
 
+def test_a_checkpoint_from_before_the_newer_fields_gets_their_defaults():
+    match = new_match()
+    names, snapshot = match.names, match.snapshot(None)
+    for field in ("names", "spectators", "spectator_delay"):  # what older checkpoints lack
+        delattr(match, field)
+    again = checkpoint.loads(checkpoint.dumps(match, lobby_id=5, seat_channels={})).match
+    assert (again.names, again.spectators, again.spectator_delay) == (names, 0, 0.0)
+    assert again.snapshot(None) == snapshot
+    assert again.advance()[0].names == names
+
+
 def test_a_corrupt_checkpoint_is_refused():
     match = new_match()
     data = checkpoint.dumps(match, lobby_id=None, seat_channels={})
