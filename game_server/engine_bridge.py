@@ -231,7 +231,7 @@ class ChannelLayerBroadcaster:
         for audience in match.audiences():
             viewer: Viewer = audience if isinstance(audience, int) else None
             frame = match.snapshot(viewer)
-            frames = self.encode(frame_message(frame), frame.names)
+            frames = self.encode(frame_plain(frame))
             if audience in (ALL, SPECTATORS):
                 held.append((frame, frames))  # the spectators get it after their delay
             if audience != SPECTATORS:
