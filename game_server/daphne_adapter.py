@@ -148,6 +148,7 @@ def install(*, slow_bytes: int, slow_seconds: float, drain_seconds: float) -> bo
     WebSocketProtocol.onMessage = on_message
     WebSocketProtocol.dataReceived = data_received
     WebSocketProtocol._skirmish_receiver = None
+    WebSocketProtocol._skirmish_slow_since = None  # (monotonic time since which the socket is behind)
     WebSocketProtocol._skirmish_pending = 0  # messages queued and not yet handled
     Server.create_application = create_application
     WebSocketProtocol._skirmish = True
@@ -272,6 +273,30 @@ def websocket_frame(payload: bytes | str) -> bytes:
 
 def write_frame(protocol: Any, frame: bytes, *, droppable: bool) -> bool:
     """Write a pre-built frame to an open socket; False if it was not written (closed, or behind)."""
+    transport = protocol.transport
+    if (
+        type(transport) is _tcp_server
+        and not transport.dataBuffer
+        and not transport._tempDataLen
+        and protocol.state == protocol.STATE_OPEN
+        and protocol._perMessageCompress is None
+        and not protocol.send_queue
+        and not transport.TLS
+        and transport.connected
+        and not transport.disconnecting
+        and not transport._writeDisconnected
+    ):
+        # The usual case, checked first: an open socket with nothing unsent (so not behind).
+        # Send now, as Twisted's doWrite would on the next loop turn, without registering the
+        # socket for writing and unregistering it (~10 % of a frame).
+        protocol._skirmish_slow_since = None
+        try:
+            sent = transport.socket.send(frame)
+        except OSError:  # would block, or a broken socket: Twisted's own write finds out
+            sent = 0
+        if sent != len(frame):
+            transport.write(frame[sent:])
+        return True
     if protocol.state != protocol.STATE_OPEN or protocol._perMessageCompress is not None:
         return False
     if droppable and _behind(protocol):
@@ -279,24 +304,6 @@ def write_frame(protocol: Any, frame: bytes, *, droppable: bool) -> bool:
     if protocol.send_queue:  # autobahn is trickling earlier data out: keep the order
         protocol.sendData(frame)
         return True
-    transport = protocol.transport
-    if (
-        type(transport) is _tcp_server
-        and not transport.TLS
-        and transport.connected
-        and not transport.disconnecting
-        and not transport._writeDisconnected
-    ):
-        if not transport.dataBuffer and not transport._tempDataLen:
-            # Nothing queued before it: send now, as Twisted's doWrite would on the next loop turn,
-            # without registering the socket for writing and unregistering it (~10 % of a frame).
-            try:
-                sent = transport.socket.send(frame)
-            except OSError:  # would block, or a broken socket: Twisted's own write finds out
-                sent = 0
-            if sent == len(frame):
-                return True
-            frame = frame[sent:]
     transport.write(frame)
     return True
 
@@ -316,7 +323,7 @@ def _close(protocol: Any, code: int, reason: str) -> None:
 
 def _too_slow(protocol: Any) -> None:
     now = time.monotonic()
-    since = getattr(protocol, "_skirmish_slow_since", None)
+    since = protocol._skirmish_slow_since
     if since is None:
         protocol._skirmish_slow_since = now
         return

@@ -50,8 +50,8 @@ def rate_category(msg: BaseModel) -> str | None:
     return None
 
 
-def user_bucket(user_id: int, category: str) -> TokenBucket:
-    """The user's bucket for a category, created from settings.SKIRMISH_RATE_LIMITS."""
+def user_buckets(user_id: int) -> dict[str, TokenBucket]:
+    """The user's rate-limit buckets by category (kept across reconnects; most recent user last)."""
     buckets = _user_buckets.get(user_id)
     if buckets is None:
         buckets = _user_buckets[user_id] = {}
@@ -59,11 +59,7 @@ def user_bucket(user_id: int, category: str) -> TokenBucket:
             _user_buckets.popitem(last=False)
     else:
         _user_buckets.move_to_end(user_id)
-    bucket = buckets.get(category)
-    if bucket is None:
-        rate, burst = settings.SKIRMISH_RATE_LIMITS[category]
-        bucket = buckets[category] = TokenBucket(rate, burst)
-    return bucket
+    return buckets
 
 
 class ProtocolConsumer(AsyncConsumer):
@@ -123,6 +119,7 @@ class ProtocolConsumer(AsyncConsumer):
             await self.close(p.CloseCode.WS_4001_UNAUTHENTICATED, "sign in first")
             return
         self.user_id: int = self.user.pk  # (the user is a lazy object: one lookup, not one per frame)
+        self.buckets = user_buckets(self.user_id)  # (looked up once: inputs take one each)
         self.start_direct_frames()
         await self.on_connect()
 
@@ -151,7 +148,7 @@ class ProtocolConsumer(AsyncConsumer):
             await self.refuse(exc)
             return
         category = rate_category(msg)
-        if category is not None and not user_bucket(self.user_id, category).take():
+        if category is not None and not self.bucket(category).take():
             await self.rate_limited(msg.rid)  # type: ignore[attr-defined]
             return
         try:
@@ -177,17 +174,33 @@ class ProtocolConsumer(AsyncConsumer):
         except p.ProtocolError:
             return False
         name = self.NOW_HANDLERS.get(msg.type)
-        if name is None or not self.frames.ready():
+        if name is None or not self.frames.take():
             return False
         category = rate_category(msg)
-        bucket = user_bucket(self.user_id, category) if category is not None else None
-        if (bucket is not None and not bucket.ready()) or not getattr(self, name)(msg):
+        bucket = self.bucket(category) if category is not None else None
+        if bucket is not None and not bucket.take():
+            self.frames.give_back()
             return False
-        self.frames.take()
-        if bucket is not None:
-            bucket.take()
+        taken = False
+        try:
+            taken = getattr(self, name)(msg)
+        finally:
+            if not taken:  # (declined, or failed): the tokens go back, the normal path spends them
+                self.frames.give_back()
+                if bucket is not None:
+                    bucket.give_back()
+        if not taken:
+            return False
         metrics.FRAMES_IN.inc()
         return True
+
+    def bucket(self, category: str) -> TokenBucket:
+        """This user's bucket for a rate-limit category, created from settings.SKIRMISH_RATE_LIMITS."""
+        bucket = self.buckets.get(category)
+        if bucket is None:
+            rate, burst = settings.SKIRMISH_RATE_LIMITS[category]
+            bucket = self.buckets[category] = TokenBucket(rate, burst)
+        return bucket
 
     async def websocket_disconnect(self, message: dict[str, Any]) -> None:
         self.closed = True
