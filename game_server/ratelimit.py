@@ -18,17 +18,10 @@ class TokenBucket:
         self.tokens = burst
         self.stamp = clock()
 
-    def ready(self, cost: float = 1.0) -> bool:
-        """Whether `cost` tokens are there now (nothing spent)."""
-        now = self.clock()
-        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        return self.tokens >= cost
-
     def take(self, cost: float = 1.0) -> bool:
         """Spend `cost` tokens if there are enough; False (and nothing spent) if not."""
         now = self.clock()
-        tokens = self.tokens + (now - self.stamp) * self.rate  # (one call per input: `ready` inlined)
+        tokens = self.tokens + (now - self.stamp) * self.rate
         if tokens > self.burst:
             tokens = self.burst
         self.stamp = now
