@@ -183,16 +183,15 @@ class ProtocolConsumer(AsyncConsumer):
             return False
         taken = False
         try:
-            taken = getattr(self, name)(msg)
+            taken = bool(getattr(self, name)(msg))
         finally:
             if not taken:  # (declined, or failed): the tokens go back, the normal path spends them
                 self.frames.give_back()
                 if bucket is not None:
                     bucket.give_back()
-        if not taken:
-            return False
-        metrics.FRAMES_IN.inc()
-        return True
+        if taken:
+            metrics.FRAMES_IN.inc()
+        return taken
 
     def bucket(self, category: str) -> TokenBucket:
         """This user's bucket for a rate-limit category, created from settings.SKIRMISH_RATE_LIMITS."""
