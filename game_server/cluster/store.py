@@ -4,6 +4,7 @@ Keys (all under `<CHANNEL_LAYER_PREFIX>:cluster:`):
 - `lease:<id>`  "<worker>:<epoch>", PX = lease TTL. Only its holder ticks the match.
 - `epoch:<id>`  an integer, INCR'd on every acquisition: the fencing token.
 - `ckpt:<id>`   hash {data, at (Redis ms), epoch}: the last checkpoint.
+- `log:<id>`    list of input-log chunks: what the checkpoints logged, in order (checkpoint.py).
 - `live`        ZSET match id -> lease expiry (Redis ms); every worker scans it for expired leases.
 
 Every write of the owner (renewal, checkpoint, release) is one Lua script that first compares the
@@ -19,9 +20,9 @@ import redis.asyncio as redis
 
 _NOW = "local t = redis.call('time') local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) "
 
-# KEYS: lease, epoch, ckpt, live. ARGV: worker, ttl_ms, match_id, checkpoint, keep_ms, fresh.
+# KEYS: lease, epoch, ckpt, live, log. ARGV: worker, ttl_ms, match_id, checkpoint, keep_ms, fresh.
 # Returns 0 when the lease is held (or, with fresh=1, when the match was ever owned before: a
-# duplicate start), else {epoch, now, checkpoint or false, checkpoint time or false}.
+# duplicate start), else {epoch, now, checkpoint or false, checkpoint time or false, log chunks}.
 ACQUIRE = (
     _NOW
     + """
@@ -33,15 +34,21 @@ redis.call('zadd', KEYS[4], now + tonumber(ARGV[2]), ARGV[3])
 if ARGV[4] ~= '' then
   redis.call('hset', KEYS[3], 'data', ARGV[4], 'at', now, 'epoch', e)
   redis.call('pexpire', KEYS[3], ARGV[5])
+  redis.call('del', KEYS[5])
 end
 local c = redis.call('hmget', KEYS[3], 'data', 'at')
-return {e, now, c[1], c[2]}
+return {e, now, c[1], c[2], redis.call('lrange', KEYS[5], 0, -1)}
 """
 )
 
-# KEYS: lease, epoch, ckpt, live. ARGV: token, epoch, ttl_ms, match_id, checkpoint, keep_ms.
-# Returns -1 (lost), 1 (renewed) or 2 (re-claimed: the lease was gone and nobody took over since,
-# e.g. Redis restarted without its data, or this worker stalled past its TTL).
+# KEYS: lease, epoch, ckpt, live, log. ARGV: token, epoch, ttl_ms, match_id, checkpoint, keep_ms,
+# chunk, chunks_before. Returns {result, stored}: result -1 (lost), 1 (renewed) or 2 (re-claimed:
+# the lease was gone and nobody took over since, e.g. Redis restarted without its data, or this
+# worker stalled past its TTL). With a checkpoint, the log list is cut back to the `chunks_before`
+# chunks the caller knows were stored (a renewal that timed out on the caller's side may have
+# appended one), the chunk is appended and the checkpoint stored: stored = 1. When the list holds
+# fewer chunks than that (Redis lost them), nothing is stored (stored = 0): the caller sends its
+# whole log again.
 RENEW = (
     _NOW
     + """
@@ -57,22 +64,27 @@ end
 redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[3])
 redis.call('zadd', KEYS[4], now + tonumber(ARGV[3]), ARGV[4])
 if ARGV[5] ~= '' then
+  local before = tonumber(ARGV[8])
+  if redis.call('llen', KEYS[5]) < before then return {result, 0} end
+  if before == 0 then redis.call('del', KEYS[5]) else redis.call('ltrim', KEYS[5], 0, before - 1) end
+  if ARGV[7] ~= '' then redis.call('rpush', KEYS[5], ARGV[7]) end
+  redis.call('pexpire', KEYS[5], ARGV[6])
   redis.call('hset', KEYS[3], 'data', ARGV[5], 'at', now, 'epoch', ARGV[2])
   redis.call('pexpire', KEYS[3], ARGV[6])
 end
-return result
+return {result, 1}
 """
 )
 
-# KEYS: lease, live, ckpt, epoch. ARGV: token, match_id, mode ("handover" | "finished").
+# KEYS: lease, live, ckpt, epoch, log. ARGV: token, match_id, mode ("handover" | "finished").
 # handover: the lease goes, the match stays live with an expired score (others adopt it at once).
-# finished: the lease, the checkpoint and the live entry go.
+# finished: the lease, the checkpoint, its log and the live entry go.
 RELEASE = """
 if redis.call('get', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('del', KEYS[1])
 if ARGV[3] == 'finished' then
   redis.call('zrem', KEYS[2], ARGV[2])
-  redis.call('del', KEYS[3])
+  redis.call('del', KEYS[3], KEYS[5])
   redis.call('pexpire', KEYS[4], 600000)
 else
   redis.call('zadd', KEYS[2], 0, ARGV[2])
@@ -97,12 +109,22 @@ return redis.call('zrem', KEYS[1], ARGV[1])
 
 @dataclass(frozen=True, slots=True)
 class Acquired:
-    """A lease just taken: its epoch, Redis time, and the checkpoint found (if any)."""
+    """A lease just taken: its epoch, Redis time, and the checkpoint found (if any) with its log."""
 
     epoch: int
     now_ms: int
     checkpoint: bytes | None
     checkpoint_ms: int | None
+    log: list[bytes]
+
+
+@dataclass(frozen=True, slots=True)
+class Renewed:
+    """A renewal's answer: -1 lost, 1 renewed, 2 re-claimed; `stored`: the checkpoint was stored
+    (False only when Redis holds fewer log chunks than the caller stored: it sends its whole log again)."""
+
+    result: int
+    stored: bool
 
 
 class ClusterStore:
@@ -122,7 +144,8 @@ class ClusterStore:
         return f"{self.prefix}{kind}:{match_id}" if match_id else f"{self.prefix}{kind}"
 
     def _keys(self, match_id: str) -> list[str]:
-        return [self.key("lease", match_id), self.key("epoch", match_id), self.key("ckpt", match_id), self.key("live")]
+        keys = ("lease", "epoch", "ckpt")
+        return [*(self.key(k, match_id) for k in keys), self.key("live"), self.key("log", match_id)]
 
     async def acquire(
         self, match_id: str, worker: str, ttl_ms: int, checkpoint: bytes = b"", keep_ms: int = 3_600_000
@@ -136,19 +159,32 @@ class ClusterStore:
         found = await self._acquire(keys=self._keys(match_id), args=args)
         if not found:
             return None
-        epoch, now, data, at = found
-        return Acquired(int(epoch), int(now), data or None, int(at) if at else None)
+        epoch, now, data, at, log = found
+        return Acquired(int(epoch), int(now), data or None, int(at) if at else None, list(log))
 
     async def renew(
-        self, match_id: str, token: str, epoch: int, ttl_ms: int, checkpoint: bytes = b"", keep_ms: int = 3_600_000
-    ) -> int:
-        """Extend the lease and store a checkpoint, fenced: -1 lost, 1 renewed, 2 re-claimed."""
-        args = [token, epoch, ttl_ms, match_id, checkpoint, keep_ms]
-        return int(await self._renew(keys=self._keys(match_id), args=args))
+        self,
+        match_id: str,
+        token: str,
+        epoch: int,
+        ttl_ms: int,
+        checkpoint: bytes = b"",
+        keep_ms: int = 3_600_000,
+        *,
+        chunk: bytes = b"",
+        chunks_before: int = 0,
+    ) -> Renewed:
+        """Extend the lease and store a checkpoint with its new log chunk, fenced (see RENEW)."""
+        args = [token, epoch, ttl_ms, match_id, checkpoint, keep_ms, chunk, chunks_before]
+        found = await self._renew(keys=self._keys(match_id), args=args)
+        if not isinstance(found, list):  # -1: lost
+            return Renewed(int(found), False)
+        return Renewed(int(found[0]), bool(found[1]))
 
     async def release(self, match_id: str, token: str, *, finished: bool) -> bool:
         """Give the lease up (finished: forget the match; else: leave it for another worker now)."""
         keys = [self.key("lease", match_id), self.key("live"), self.key("ckpt", match_id), self.key("epoch", match_id)]
+        keys.append(self.key("log", match_id))
         mode = "finished" if finished else "handover"
         return bool(await self._release(keys=keys, args=[token, match_id, mode]))
 

@@ -4,8 +4,10 @@ Life of a match in the cluster:
 1. `engine.start` reaches one worker: it takes the lease (epoch 1) together with a tick-0
    checkpoint and adds the match to the live set, then ticks it.
 2. Every CHECKPOINT_INTERVAL_MS the owner renews the lease and stores a checkpoint in one fenced
-   script. Locally the lease is trusted until `sent + 0.8 * TTL`; past that the host stops before
-   the next tick (`LeasedHost.gate`) and the broadcaster sends nothing (`may_publish`).
+   script, with the input-log entries logged since the previous one as a chunk (checkpoint.py;
+   the lease counts what it stored). Locally the lease is trusted until `sent + 0.8 * TTL`; past
+   that the host stops before the next tick (`LeasedHost.gate`) and the broadcaster sends nothing
+   (`may_publish`).
 3. Every ENGINE_SCAN_MS each worker lists live matches whose lease lapsed and tries to take them:
    SET NX + INCR epoch, load the checkpoint, fast-forward the ticks that passed in wall time (so
    tick numbers keep rising past anything clients saw), re-add the known sockets to the match's
@@ -63,6 +65,8 @@ class Lease:
     token: str
     deadline: float  # time.monotonic() after which the lease is not trusted
     keeper: asyncio.Task[None] | None = field(default=None)
+    log_stored: int = 0  # entries of the match's log stored in Redis, in `log_chunks` chunks
+    log_chunks: int = 0
 
     def valid(self) -> bool:
         """Whether this worker may still tick and broadcast the match."""
@@ -186,7 +190,7 @@ class ClusterWorker(EngineWorker):
         restored = None
         if got.checkpoint is not None:
             try:
-                restored = checkpoint.loads(got.checkpoint)
+                restored = checkpoint.loads(got.checkpoint, got.log)
             except checkpoint.CheckpointError:
                 logger.exception("engine: match %s: checkpoint unusable", match_id)
         if restored is None or not await database_sync_to_async(_is_running)(match_id):
@@ -194,8 +198,10 @@ class ClusterWorker(EngineWorker):
             return False
         match = restored.match
         from_tick = match.tick
-        ended = self._fast_forward(match, got.now_ms - (got.checkpoint_ms or got.now_ms))
         self._hold(match_id, got.epoch, sent)
+        self.leases[match_id].log_stored = restored.log_in_chunks
+        self.leases[match_id].log_chunks = len(got.log)
+        ended = self._fast_forward(match, got.now_ms - (got.checkpoint_ms or got.now_ms))
         for seat, channel in restored.seat_channels.items():
             self._seat_channel[(match_id, seat)] = channel
         if restored.lobby_id is not None:
@@ -246,16 +252,40 @@ class ClusterWorker(EngineWorker):
         return checkpoint.dumps(match, lobby_id=self.lobby_of.get(match.match_id), seat_channels=seats)
 
     async def renew(self, match: Match, lease: Lease) -> int:
-        """One renewal with a checkpoint; updates the local deadline. -1 lost, 1 renewed, 2 re-claimed."""
-        sent = time.monotonic()
-        data = self._checkpoint(match)
-        result = await asyncio.wait_for(
-            self.store.renew(match.match_id, lease.token, lease.epoch, self.ttl_ms, data),
-            self.ttl_ms / 2000,
-        )
-        if result > 0:
-            lease.deadline = max(lease.deadline, sent + TRUST * self.ttl_ms / 1000)
-        return result
+        """One renewal with a checkpoint; updates the local deadline. -1 lost, 1 renewed, 2 re-claimed.
+
+        The checkpoint goes with the log entries logged since the last stored one. When Redis has
+        lost earlier chunks (it restarted), nothing was stored: the whole log goes again at once.
+        """
+        results = []
+        for _ in range(2):
+            sent = time.monotonic()
+            logged = len(match.log)
+            data = self._checkpoint(match)
+            chunk = checkpoint.log_chunk(match.log[lease.log_stored : logged]) if logged > lease.log_stored else b""
+            renewed = await asyncio.wait_for(
+                self.store.renew(
+                    match.match_id,
+                    lease.token,
+                    lease.epoch,
+                    self.ttl_ms,
+                    data,
+                    chunk=chunk,
+                    chunks_before=lease.log_chunks,
+                ),
+                self.ttl_ms / 2000,
+            )
+            results.append(renewed.result)
+            if renewed.result > 0:
+                lease.deadline = max(lease.deadline, sent + TRUST * self.ttl_ms / 1000)
+            if renewed.result < 0 or renewed.stored:
+                break
+            logger.warning("engine: match %s: Redis lost its stored log; storing all of it again", match.match_id)
+            lease.log_stored = lease.log_chunks = 0
+        if renewed.stored:
+            lease.log_stored = logged
+            lease.log_chunks += 1 if chunk else 0
+        return -1 if renewed.result < 0 else max(results)
 
     async def _keeper(self, match: Match, lease: Lease) -> None:
         """Renew and checkpoint every interval; on a lost lease stop the match here."""

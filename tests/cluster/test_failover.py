@@ -8,6 +8,9 @@ import time
 
 import pytest
 
+from engine.game import Player
+from engine.games import GAMES
+from engine.replay import final_hash
 from lobby.models import Match
 from tests.cluster.harness import (
     Bot,
@@ -43,6 +46,20 @@ async def saved(match_id: str) -> Match:
     return await db(lambda: Match.objects.get(pk=match_id))
 
 
+def replays_to_its_hash(row: Match) -> bool:
+    """Whether re-simulating the stored input log reproduces the stored final state."""
+    participants = row.participants.select_related("user").order_by("seat")
+    return row.final_hash == final_hash(
+        game=GAMES[row.game],
+        players=[Player(p.seat, p.user.get_username()) for p in participants],
+        options=row.options,
+        seed=row.seed,
+        log=row.input_log,
+        ticks=row.ticks,
+        tick_rate=row.tick_rate,
+    )
+
+
 async def test_players_on_two_web_processes_get_every_tick(cluster: Cluster):
     alice, bob, match_id, _ = await seated_pair(cluster)
     await play_out(alice, bob)
@@ -63,6 +80,7 @@ async def test_kill_9_of_the_owning_worker_moves_the_match_to_the_other(cluster:
     await asyncio.wait_for(
         asyncio.gather(alice.play_until(lambda: alice.moves() >= 3), bob.play_until(lambda: bob.moves() >= 3)), 20
     )
+    await asyncio.sleep(0.5)  # two checkpoints (every 200 ms here): the moves so far are in stored log chunks
     owner = cluster.owner_of(match_id)
     survivor = next(e for e in cluster.engines if e is not owner)
     last_tick = max(alice.client.tick, bob.client.tick)
@@ -80,6 +98,8 @@ async def test_kill_9_of_the_owning_worker_moves_the_match_to_the_other(cluster:
     row = await saved(match_id)
     assert row.status == "finished" and row.reason == "four_in_a_row"
     assert cluster.count(f"match {match_id}: result saved") == 1
+    # The log came back from the checkpoint's chunks: the saved replay reproduces the match.
+    assert len(row.input_log) >= 7 and await db(lambda: replays_to_its_hash(row))
 
 
 async def test_kill_9_of_a_web_process_its_player_resumes_on_the_other(cluster: Cluster):

@@ -54,6 +54,7 @@ async def test_redis_restart_mid_match_the_match_finishes_and_is_saved(transacti
             asyncio.gather(alice.play_until(lambda: alice.moves() >= 2), bob.play_until(lambda: bob.moves() >= 2)), 20
         )
         tick_before = max(alice.client.tick, bob.client.tick)
+        await asyncio.sleep(0.5)  # the moves so far are in stored log chunks (a checkpoint every 200 ms)
 
         redis_server.kill()  # everything in Redis is gone: groups, leases, checkpoints, queues
         await asyncio.sleep(1.0)
@@ -73,6 +74,8 @@ async def test_redis_restart_mid_match_the_match_finishes_and_is_saved(transacti
         row = await db(lambda: Match.objects.get(pk=match_id))
         assert row.status == "finished" and row.reason == "four_in_a_row"
         assert cluster.count(f"match {match_id}: result saved") == 1
+        # The owner found its stored log gone with the restart and stored all of it again.
+        assert cluster.count(f"match {match_id}: Redis lost its stored log; storing all of it again") == 1
     finally:
         stop_cluster(cluster)
         redis_server.kill()
