@@ -99,7 +99,7 @@ class InMemoryChannelLayer(_InMemoryChannelLayer):
         """Send to one channel; a match.frame for a channel with a sink goes straight to it."""
         sink = self.sinks.get(channel) if message.get("type") == DIRECT_TYPE else None
         if sink is not None:
-            _call(sink, message, {})
+            call_sink(sink, message, {})
         elif not self.deliver_now(channel, message):
             await super().send(channel, message)
 
@@ -124,7 +124,7 @@ class InMemoryChannelLayer(_InMemoryChannelLayer):
         for channel in list(members):
             sink = sinks.get(channel)
             if sink is not None:
-                _call(sink, message, cache)
+                call_sink(sink, message, cache)
                 continue
             queue = self.channels.get(channel)
             if queue is None:
@@ -135,7 +135,7 @@ class InMemoryChannelLayer(_InMemoryChannelLayer):
                 pass
 
 
-def _call(sink: Sink, message: dict[str, Any], cache: dict[Any, Any]) -> None:
+def call_sink(sink: Sink, message: dict[str, Any], cache: dict[Any, Any]) -> None:
     try:
         sink(message, cache)
     except Exception:  # one broken socket must not stop the others' frames

@@ -21,14 +21,15 @@ from typing import Any
 
 LAYERS = {
     "core": "channels_redis.core.RedisChannelLayer",
-    "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
+    "pubsub": "game_server.redis_layer.RedisPubSubChannelLayer",
 }
 
 
 def make_layer(kind: str, redis_url: str, prefix: str) -> Any:
     """A channel layer of one kind, configured as settings/base.py does."""
     from channels_redis.core import RedisChannelLayer
-    from channels_redis.pubsub import RedisPubSubChannelLayer
+
+    from game_server.redis_layer import RedisPubSubChannelLayer
 
     hosts = [{"address": redis_url, "max_connections": 2000}]
     if kind == "core":

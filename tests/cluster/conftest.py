@@ -31,8 +31,10 @@ def prefix() -> Iterator[str]:
         client.close()
 
 
-def start_cluster(tmp_path: Path, redis_url: str, prefix: str, webs: int = 2, engines: int = 2) -> Cluster:
-    env = {**CLUSTER_ENV, "REDIS_URL": redis_url, "CHANNEL_LAYER_PREFIX": prefix}
+def start_cluster(
+    tmp_path: Path, redis_url: str, prefix: str, webs: int = 2, engines: int = 2, layer: str = "core"
+) -> Cluster:
+    env = {**CLUSTER_ENV, "REDIS_URL": redis_url, "CHANNEL_LAYER_PREFIX": prefix, "CHANNEL_LAYER": layer}
     database_url = test_database_url()
     cluster = Cluster(webs=[], engines=[], env=env)
     for i in range(webs):
@@ -59,9 +61,12 @@ def stop_cluster(cluster: Cluster) -> None:
 
 
 @pytest.fixture
-def cluster(transactional_db, tmp_path, prefix) -> Iterator[Cluster]:
-    """Two daphne web processes and two runengine workers on the shared Redis."""
-    running = start_cluster(tmp_path, SHARED_REDIS, prefix)
+def cluster(request, transactional_db, tmp_path, prefix) -> Iterator[Cluster]:
+    """Two daphne web processes and two runengine workers on the shared Redis.
+
+    The core layer, or the one named by indirect parametrization ("pubsub": game_server.redis_layer).
+    """
+    running = start_cluster(tmp_path, SHARED_REDIS, prefix, layer=getattr(request, "param", "core"))
     try:
         yield running
     finally:

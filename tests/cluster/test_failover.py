@@ -60,6 +60,7 @@ def replays_to_its_hash(row: Match) -> bool:
     )
 
 
+@pytest.mark.parametrize("cluster", ["core", "pubsub"], indirect=True)
 async def test_players_on_two_web_processes_get_every_tick(cluster: Cluster):
     alice, bob, match_id, _ = await seated_pair(cluster)
     await play_out(alice, bob)
@@ -71,7 +72,8 @@ async def test_players_on_two_web_processes_get_every_tick(cluster: Cluster):
     last = min(alice.delta_ticks[-1], bob.delta_ticks[-1])
     first = max(alice.delta_ticks[0], bob.delta_ticks[0])
     assert common >= set(range(first, last + 1))
-    assert (await saved(match_id)).status == "finished"
+    row = await saved(match_id)
+    assert row.status == "finished" and await db(lambda: replays_to_its_hash(row))
     assert cluster.count(f"match {match_id}: result saved") == 1
 
 

@@ -1,0 +1,157 @@
+"""channels-redis's pub/sub layer (CHANNEL_LAYER=pubsub) with the one-process fast paths.
+
+Stock `RedisPubSubChannelLayer` costs ~400 µs of server CPU per delivered frame in the arena
+benchmark (docs/benchmarks.md), about ten times the in-memory layer's cost, for three reasons,
+each fixed here:
+
+1. **Every recipient decodes every frame again.** The layer puts the raw message into each
+   member's queue; each consumer wakes, deserializes it and dispatches it. Here a consumer may
+   register a *sink* for its channel (`register_sink`, the interface of
+   `game_server.channel_layer.InMemoryChannelLayer`): a `match.frame` arriving for a group with
+   sinks among its members is deserialized once and handed to each sink synchronously, with a
+   dict shared by that message's recipients (the built websocket frame is cached there). Other
+   messages, and members without a sink, keep the queue.
+2. **Every publish waits for its own round trip, one at a time.** The stock layer publishes under
+   a per-connection lock, so a process's publishes are serialized on the wire. Here `send` and
+   `group_send` append to the shard's outgoing batch and wait for it; one task writes each batch
+   as a single pipeline (one write, one read for all its PUBLISH replies). Batches go in order
+   and a message joins the batch open when the call is made, so messages leave in call order.
+3. **Every input waits on the consumer's queue.** `deliver_now` publishes a `match.input` at once
+   from daphne's receive path (`ProtocolConsumer.receive_now`), without a wait: it joins the
+   batch like any send, behind anything sent before it, so a player's `match.join` still reaches
+   the engine before their first input. A batch that fails is logged; its messages are lost, as
+   the pub/sub layer loses anything published while Redis is away (the engine marks the match and
+   resyncs; clients resend unacknowledged inputs).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from channels_redis.pubsub import RedisPubSubChannelLayer as _RedisPubSubChannelLayer
+from channels_redis.pubsub import RedisPubSubLoopLayer, RedisSingleShardConnection
+
+from game_server.channel_layer import DIRECT_TYPE, INPUT_TYPE, Sink, call_sink
+
+logger = logging.getLogger(__name__)
+
+
+class RedisPubSubChannelLayer(_RedisPubSubChannelLayer):
+    """The pub/sub layer with direct frame sinks, batched publishes and inputs sent without a wait."""
+
+    #: Messages cross processes (so they must be plain data, not protocol.LazyEncodings).
+    in_process = False
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.sinks: dict[str, Sink] = {}
+
+    def register_sink(self, channel: str, sink: Sink) -> None:
+        """Deliver every match.frame for `channel` by calling `sink` instead of queueing it."""
+        self.sinks[channel] = sink
+
+    def unregister_sink(self, channel: str) -> None:
+        """Back to the normal path for `channel` (no-op if it had no sink)."""
+        self.sinks.pop(channel, None)
+
+    def deliver_now(self, channel: str, message: dict[str, Any]) -> bool:
+        """Publish a match.input now, without waiting for Redis; False for any other message."""
+        if message.get("type") != INPUT_TYPE:
+            return False
+        layer = self._get_layer()
+        layer._get_shard(channel).publish_soon(channel, self.serialize(message))
+        return True
+
+    def _get_layer(self) -> RedisPubSubLoopLayer:
+        loop = asyncio.get_running_loop()
+        layer = self._layers.get(loop)
+        if layer is None:
+            layer = super()._get_layer()
+            layer._shards = [_Shard(shard.host, layer) for shard in layer._shards]
+        return layer
+
+
+class _Shard(RedisSingleShardConnection):
+    """One Redis connection of the layer: batched publishes, sinks on the receiving side."""
+
+    def __init__(self, host: dict[str, Any], channel_layer: RedisPubSubLoopLayer) -> None:
+        super().__init__(host, channel_layer)
+        self._batch: list[tuple[str, bytes]] = []
+        self._sent: asyncio.Future[None] | None = None  # resolved when the open batch is written
+        self._writer: asyncio.Task[None] | None = None
+
+    async def publish(self, channel: str, message: bytes) -> None:
+        await asyncio.shield(self.publish_soon(channel, message))
+
+    def publish_soon(self, channel: str, message: bytes) -> asyncio.Future[None]:
+        """Add a PUBLISH to the open batch; the future resolves (or fails) when it is written."""
+        self._batch.append((channel, message))
+        if self._sent is None:
+            self._sent = asyncio.get_running_loop().create_future()
+            self._sent.add_done_callback(_retrieve)
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.get_running_loop().create_task(self._write())
+        return self._sent
+
+    async def _write(self) -> None:
+        while self._batch:
+            batch, self._batch = self._batch, []
+            sent, self._sent = self._sent, None
+            assert sent is not None
+            try:
+                self._ensure_redis()
+                pipe = self._redis.pipeline(transaction=False)
+                for channel, message in batch:
+                    pipe.publish(channel, message)
+                await pipe.execute()
+            except Exception as exc:
+                if not sent.done():
+                    sent.set_exception(exc)
+            else:
+                if not sent.done():
+                    sent.set_result(None)
+
+    def _receive_message(self, message: dict[str, Any] | None) -> None:
+        if message is None:
+            return
+        layer = self.channel_layer
+        name = message["channel"]
+        data = message["data"]
+        if isinstance(name, bytes):
+            name = name.decode()
+        if name in layer.channels:
+            members: Any = (name,)
+        elif name in layer.groups:
+            members = list(layer.groups[name])
+        else:
+            return
+        sinks = layer.channel_layer.sinks
+        decoded: dict[str, Any] | None = None
+        cache: dict[Any, Any] = {}
+        for channel in members:
+            sink = sinks.get(channel)
+            if sink is not None:
+                if decoded is None:
+                    decoded = layer.channel_layer.deserialize(data)
+                if decoded.get("type") == DIRECT_TYPE:
+                    call_sink(sink, decoded, cache)
+                    continue
+            queue = layer.channels.get(channel)
+            if queue is not None:
+                queue.put_nowait(data)
+
+
+_warned = [0.0]  # when the last failed batch was logged
+
+
+def _retrieve(sent: asyncio.Future[None]) -> None:
+    """A batch that failed, whether or not anyone waited for it: logged (at most every 5 s)."""
+    if sent.cancelled() or sent.exception() is None:
+        return
+    now = time.monotonic()
+    if now - _warned[0] >= 5.0:
+        _warned[0] = now
+        logger.warning("publishing to Redis failed; the batch's messages are lost (%r)", sent.exception())

@@ -1,0 +1,84 @@
+"""CHANNEL_LAYER=pubsub against the real Redis: frames to sinks decoded once, publishes in call order."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import pytest
+
+from game_server import redis_layer
+from game_server.engine_bridge import LAYER_ERRORS
+from game_server.redis_layer import RedisPubSubChannelLayer
+from tests.cluster.conftest import SHARED_REDIS
+from tests.e2e.server import free_port
+
+
+def make_layer(prefix: str, url: str = SHARED_REDIS) -> RedisPubSubChannelLayer:
+    return RedisPubSubChannelLayer(hosts=[{"address": url}], prefix=prefix)
+
+
+async def receive(layer: RedisPubSubChannelLayer, channel: str) -> dict[str, Any]:
+    return await asyncio.wait_for(layer.receive(channel), 5)
+
+
+async def test_a_frame_goes_to_every_sink_decoded_once_and_the_rest_keep_their_queues(prefix):
+    layer = make_layer(prefix)
+    try:
+        a, b, plain = [await layer.new_channel() for _ in range(3)]
+        got: list[tuple[str, dict[str, Any], dict[Any, Any]]] = []
+        for channel in (a, b):
+            layer.register_sink(channel, lambda message, cache, channel=channel: got.append((channel, message, cache)))
+            await layer.group_add("match.1", channel)
+        await layer.group_add("match.1", plain)
+        frame = {"type": "match.frame", "frames": {"skirmish.v1.msgpack": b"\x01\x02"}, "droppable": True}
+        await layer.group_send("match.1", frame)
+        assert await receive(layer, plain) == frame
+        assert sorted(channel for channel, _, _ in got) == sorted([a, b])
+        (_, first, cache1), (_, second, cache2) = got
+        assert first == frame and first is second and cache1 is cache2  # one decode, one cache per message
+        # Anything else, and frames sent after the sink is gone, take the queue.
+        await layer.group_send("match.1", {"type": "lobby.state", "lobby": {"id": 1}})
+        for channel in (a, b, plain):
+            assert (await receive(layer, channel))["type"] == "lobby.state"
+        layer.unregister_sink(b)
+        await layer.group_send("match.1", frame)
+        assert await receive(layer, b) == frame and await receive(layer, plain) == frame
+        assert len(got) == 3  # a's sink got the second frame too
+    finally:
+        await layer.flush()
+
+
+async def test_sends_and_inputs_sent_at_once_arrive_in_the_order_they_were_made(prefix):
+    layer = make_layer(prefix)
+    try:
+        engine = await layer.new_channel()
+        join = asyncio.ensure_future(layer.send(engine, {"type": "match.join", "seat": 0}))
+        await asyncio.sleep(0)  # the join has joined the open batch; it is not written yet
+        assert not join.done()
+        for seq in range(1, 101):
+            assert layer.deliver_now(engine, {"type": "match.input", "seq": seq})
+            if seq % 25 == 0:
+                await layer.send(engine, {"type": "match.resync", "after": seq})
+        await join
+        got = [await receive(layer, engine) for _ in range(105)]
+        assert got[0] == {"type": "match.join", "seat": 0}
+        inputs = [m["seq"] for m in got if m["type"] == "match.input"]
+        assert inputs == list(range(1, 101))
+        resyncs = [i for i, m in enumerate(got) if m["type"] == "match.resync"]
+        assert [got[i - 1]["seq"] for i in resyncs] == [25, 50, 75, 100]
+        assert not layer.deliver_now(engine, {"type": "match.join", "seat": 1})  # only inputs go at once
+    finally:
+        await layer.flush()
+
+
+async def test_without_redis_a_send_fails_and_an_input_sent_at_once_is_logged_as_lost(prefix, caplog, monkeypatch):
+    monkeypatch.setattr(redis_layer, "_warned", [0.0])
+    layer = make_layer(prefix, f"redis://127.0.0.1:{free_port()}/0")
+    with caplog.at_level(logging.WARNING, logger="game_server.redis_layer"):
+        assert layer.deliver_now("somewhere", {"type": "match.input", "seq": 1})  # never raises
+        with pytest.raises(LAYER_ERRORS):  # what the engine's broadcaster expects of a layer without Redis
+            await layer.send("somewhere", {"type": "match.join"})
+        await asyncio.sleep(0.05)
+    assert "publishing to Redis failed; the batch's messages are lost" in caplog.text
