@@ -44,6 +44,8 @@ class RedisPubSubChannelLayer(_RedisPubSubChannelLayer):
 
     #: Messages cross processes (so they must be plain data, not protocol.LazyEncodings).
     in_process = False
+    #: A group is each process's own subscription: only a socket's own process can add it.
+    groups_in_redis = False
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

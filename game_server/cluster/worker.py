@@ -338,7 +338,13 @@ class ClusterWorker(EngineWorker):
                 await asyncio.sleep(delay)
 
     async def restore_groups(self, match: Match) -> None:
-        """Re-add the seats' known sockets to the match's groups (Redis may have lost them)."""
+        """Re-add the seats' known sockets to the match's groups (Redis may have lost them).
+
+        Not under the pub/sub layer: there a group is each web process's own subscription (which
+        redis-py renews when it reconnects), and group_add takes only the process's own channels.
+        """
+        if not getattr(self.layer, "groups_in_redis", True):
+            return
         for (mid, seat), channel in list(self._seat_channel.items()):
             if mid != match.match_id or channel is None:
                 continue

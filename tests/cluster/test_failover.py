@@ -77,6 +77,7 @@ async def test_players_on_two_web_processes_get_every_tick(cluster: Cluster):
     assert cluster.count(f"match {match_id}: result saved") == 1
 
 
+@pytest.mark.parametrize("cluster", ["core", "pubsub"], indirect=True)
 async def test_kill_9_of_the_owning_worker_moves_the_match_to_the_other(cluster: Cluster):
     alice, bob, match_id, _ = await seated_pair(cluster)
     await asyncio.wait_for(
