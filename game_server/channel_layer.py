@@ -89,10 +89,7 @@ class InMemoryChannelLayer(_InMemoryChannelLayer):
         queue = self.channels.get(channel)
         if queue is not None and not queue.empty():
             return False
-        try:
-            receiver(message)
-        except Exception:
-            logger.exception("direct delivery of %s failed", INPUT_TYPE)
+        call_receiver(receiver, message)
         return True
 
     async def send(self, channel: str, message: dict[str, Any]) -> None:
@@ -133,6 +130,13 @@ class InMemoryChannelLayer(_InMemoryChannelLayer):
                 queue.put_nowait((expires, _copy(message)))
             except asyncio.QueueFull:
                 pass
+
+
+def call_receiver(receiver: Receiver, message: dict[str, Any]) -> None:
+    try:
+        receiver(message)
+    except Exception:  # the match's listener must go on
+        logger.exception("direct delivery of %s failed", INPUT_TYPE)
 
 
 def call_sink(sink: Sink, message: dict[str, Any], cache: dict[Any, Any]) -> None:

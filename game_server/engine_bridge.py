@@ -467,7 +467,7 @@ class EngineWorker:
         loop = asyncio.get_running_loop()
         self._listeners[match.match_id] = loop.create_task(self._listen(match.match_id))
         register = getattr(self.layer, "register_receiver", None)
-        if register is not None:  # in-process layer: inputs skip the queue (game_server.channel_layer)
+        if register is not None:  # inputs skip the queue (game_server.channel_layer, game_server.redis_layer)
             match_id = match.match_id
             register(match_channel(match_id), lambda message: self.input_now(match_id, message))
         self._count_flush[match.match_id] = loop.create_task(self._list_match(match.match_id, 0.0))
@@ -542,7 +542,7 @@ class EngineWorker:
         return {"type": "match.frame", "frames": p.encode_all(error)}
 
     def input_now(self, match_id: str, message: dict[str, Any]) -> None:
-        """A match.input handed over synchronously by the in-process layer (see serve)."""
+        """A match.input handed over synchronously by the layer (see serve)."""
         refusal = self.take_input(match_id, message)
         reply = message.get("reply")
         if refusal is not None and reply:

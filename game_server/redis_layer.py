@@ -16,12 +16,15 @@ each fixed here:
    `group_send` append to the shard's outgoing batch and wait for it; one task writes each batch
    as a single pipeline (one write, one read for all its PUBLISH replies). Batches go in order
    and a message joins the batch open when the call is made, so messages leave in call order.
-3. **Every input waits on the consumer's queue.** `deliver_now` publishes a `match.input` at once
+3. **Every input waits on two queues.** `deliver_now` publishes a `match.input` at once
    from daphne's receive path (`ProtocolConsumer.receive_now`), without a wait: it joins the
    batch like any send, behind anything sent before it, so a player's `match.join` still reaches
    the engine before their first input. A batch that fails is logged; its messages are lost, as
    the pub/sub layer loses anything published while Redis is away (the engine marks the match and
-   resyncs; clients resend unacknowledged inputs).
+   resyncs; clients resend unacknowledged inputs). On the engine's side, a match's channel may have
+   a *receiver* (`register_receiver`, as in the in-memory layer): a `match.input` arriving while
+   nothing is queued for the channel is decoded and handed to it synchronously, without waking the
+   match's listening task; with something queued it takes the queue, behind it.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from typing import Any
 from channels_redis.pubsub import RedisPubSubChannelLayer as _RedisPubSubChannelLayer
 from channels_redis.pubsub import RedisPubSubLoopLayer, RedisSingleShardConnection
 
-from game_server.channel_layer import DIRECT_TYPE, INPUT_TYPE, Sink, call_sink
+from game_server.channel_layer import DIRECT_TYPE, INPUT_TYPE, Receiver, Sink, call_receiver, call_sink
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +53,7 @@ class RedisPubSubChannelLayer(_RedisPubSubChannelLayer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.sinks: dict[str, Sink] = {}
+        self.receivers: dict[str, Receiver] = {}
 
     def register_sink(self, channel: str, sink: Sink) -> None:
         """Deliver every match.frame for `channel` by calling `sink` instead of queueing it."""
@@ -58,6 +62,14 @@ class RedisPubSubChannelLayer(_RedisPubSubChannelLayer):
     def unregister_sink(self, channel: str) -> None:
         """Back to the normal path for `channel` (no-op if it had no sink)."""
         self.sinks.pop(channel, None)
+
+    def register_receiver(self, channel: str, receiver: Receiver) -> None:
+        """Hand every match.input arriving for `channel` to `receiver` when nothing is queued before it."""
+        self.receivers[channel] = receiver
+
+    def unregister_receiver(self, channel: str) -> None:
+        """Back to the queue for `channel` (no-op if it had no receiver)."""
+        self.receivers.pop(channel, None)
 
     def deliver_now(self, channel: str, message: dict[str, Any]) -> bool:
         """Publish a match.input now, without waiting for Redis; False for any other message."""
@@ -126,6 +138,14 @@ class _Shard(RedisSingleShardConnection):
             name = name.decode()
         if name in layer.channels:
             members: Any = (name,)
+            receiver = layer.channel_layer.receivers.get(name)
+            if receiver is not None and layer.channels[name].empty():
+                decoded = layer.channel_layer.deserialize(data)
+                if decoded.get("type") == INPUT_TYPE:
+                    call_receiver(receiver, decoded)
+                    return
+                layer.channels[name].put_nowait(data)
+                return
         elif name in layer.groups:
             members = list(layer.groups[name])
         else:

@@ -82,3 +82,27 @@ async def test_without_redis_a_send_fails_and_an_input_sent_at_once_is_logged_as
             await layer.send("somewhere", {"type": "match.join"})
         await asyncio.sleep(0.05)
     assert "publishing to Redis failed; the batch's messages are lost" in caplog.text
+
+
+async def test_an_engine_receiver_takes_inputs_unless_something_is_queued_before_them(prefix):
+    web, engine = make_layer(prefix), make_layer(prefix)  # two processes' layers
+    try:
+        channel = "skirmish.match.m1"
+        taken: list[int] = []
+        engine.register_receiver(channel, lambda message: taken.append(message["seq"]))
+        # What the match's listener does first in receive(); it is not waiting, so a queued message stays.
+        await engine._get_layer()._subscribe_to_channel(channel)
+        web.deliver_now(channel, {"type": "match.input", "seq": 1})
+        await web.send(channel, {"type": "match.join", "seat": 0})
+        web.deliver_now(channel, {"type": "match.input", "seq": 2})
+        await asyncio.sleep(0.3)
+        # The first input was taken at once; the second came while the join waited in the queue.
+        assert taken == [1]
+        assert (await receive(engine, channel))["type"] == "match.join"
+        assert await receive(engine, channel) == {"type": "match.input", "seq": 2}
+        web.deliver_now(channel, {"type": "match.input", "seq": 3})
+        await asyncio.sleep(0.3)
+        assert taken == [1, 3]
+    finally:
+        await web.flush()
+        await engine.flush()
