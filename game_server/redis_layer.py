@@ -21,7 +21,7 @@ each fixed here:
    batch like any send, behind anything sent before it, so a player's `match.join` still reaches
    the engine before their first input. A batch that fails is logged; its messages are lost, as
    the pub/sub layer loses anything published while Redis is away (the engine marks the match and
-   resyncs; clients resend unacknowledged inputs). On the engine's side, a match's channel may have
+   resyncs; a player sees a lost input in the frames' acks). On the engine's side, a match's channel may have
    a *receiver* (`register_receiver`, as in the in-memory layer): a `match.input` arriving while
    nothing is queued for the channel is decoded and handed to it synchronously, without waking the
    match's listening task; with something queued it takes the queue, behind it.
@@ -136,6 +136,7 @@ class _Shard(RedisSingleShardConnection):
         data = message["data"]
         if isinstance(name, bytes):
             name = name.decode()
+        decoded: dict[str, Any] | None = None
         if name in layer.channels:
             members: Any = (name,)
             receiver = layer.channel_layer.receivers.get(name)
@@ -144,14 +145,11 @@ class _Shard(RedisSingleShardConnection):
                 if decoded.get("type") == INPUT_TYPE:
                     call_receiver(receiver, decoded)
                     return
-                layer.channels[name].put_nowait(data)
-                return
         elif name in layer.groups:
             members = list(layer.groups[name])
         else:
             return
         sinks = layer.channel_layer.sinks
-        decoded: dict[str, Any] | None = None
         cache: dict[Any, Any] = {}
         for channel in members:
             sink = sinks.get(channel)
