@@ -53,12 +53,11 @@ Receiver = Callable[[dict[str, Any]], None]
 logger = logging.getLogger(__name__)
 
 
-class InMemoryChannelLayer(_InMemoryChannelLayer):
-    """Channels' in-memory layer with throttled expiry scans and a task-free group_send."""
+class DirectDelivery:
+    """Sinks (frames straight to sockets) and receivers (inputs straight to matches) of a layer.
 
-    _next_clean = 0.0
-    #: Messages never leave the process (so they may carry protocol.LazyEncodings).
-    in_process = True
+    Mixed into this module's layer and `game_server.redis_layer`'s; each decides where they apply.
+    """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -80,6 +79,14 @@ class InMemoryChannelLayer(_InMemoryChannelLayer):
     def unregister_receiver(self, channel: str) -> None:
         """Back to the queue for `channel` (no-op if it had no receiver)."""
         self.receivers.pop(channel, None)
+
+
+class InMemoryChannelLayer(DirectDelivery, _InMemoryChannelLayer):
+    """Channels' in-memory layer with throttled expiry scans and a task-free group_send."""
+
+    _next_clean = 0.0
+    #: Messages never leave the process (so they may carry protocol.LazyEncodings).
+    in_process = True
 
     def deliver_now(self, channel: str, message: dict[str, Any]) -> bool:
         """Deliver a match.input synchronously to the channel's receiver; False if it must be queued."""

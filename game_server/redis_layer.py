@@ -6,8 +6,8 @@ each fixed here:
 
 1. **Every recipient decodes every frame again.** The layer puts the raw message into each
    member's queue; each consumer wakes, deserializes it and dispatches it. Here a consumer may
-   register a *sink* for its channel (`register_sink`, the interface of
-   `game_server.channel_layer.InMemoryChannelLayer`): a `match.frame` arriving for a group with
+   register a *sink* for its channel (`register_sink`, from `game_server.channel_layer.DirectDelivery`,
+   as in the in-memory layer): a `match.frame` arriving for a group with
    sinks among its members is deserialized once and handed to each sink synchronously, with a
    dict shared by that message's recipients (the built websocket frame is cached there). Other
    messages, and members without a sink, keep the queue.
@@ -37,39 +37,18 @@ from typing import Any
 from channels_redis.pubsub import RedisPubSubChannelLayer as _RedisPubSubChannelLayer
 from channels_redis.pubsub import RedisPubSubLoopLayer, RedisSingleShardConnection
 
-from game_server.channel_layer import DIRECT_TYPE, INPUT_TYPE, Receiver, Sink, call_receiver, call_sink
+from game_server.channel_layer import DIRECT_TYPE, INPUT_TYPE, DirectDelivery, call_receiver, call_sink
 
 logger = logging.getLogger(__name__)
 
 
-class RedisPubSubChannelLayer(_RedisPubSubChannelLayer):
+class RedisPubSubChannelLayer(DirectDelivery, _RedisPubSubChannelLayer):
     """The pub/sub layer with direct frame sinks, batched publishes and inputs sent without a wait."""
 
     #: Messages cross processes (so they must be plain data, not protocol.LazyEncodings).
     in_process = False
     #: A group is each process's own subscription: only a socket's own process can add it.
     groups_in_redis = False
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.sinks: dict[str, Sink] = {}
-        self.receivers: dict[str, Receiver] = {}
-
-    def register_sink(self, channel: str, sink: Sink) -> None:
-        """Deliver every match.frame for `channel` by calling `sink` instead of queueing it."""
-        self.sinks[channel] = sink
-
-    def unregister_sink(self, channel: str) -> None:
-        """Back to the normal path for `channel` (no-op if it had no sink)."""
-        self.sinks.pop(channel, None)
-
-    def register_receiver(self, channel: str, receiver: Receiver) -> None:
-        """Hand every match.input arriving for `channel` to `receiver` when nothing is queued before it."""
-        self.receivers[channel] = receiver
-
-    def unregister_receiver(self, channel: str) -> None:
-        """Back to the queue for `channel` (no-op if it had no receiver)."""
-        self.receivers.pop(channel, None)
 
     def deliver_now(self, channel: str, message: dict[str, Any]) -> bool:
         """Publish a match.input now, without waiting for Redis; False for any other message."""
