@@ -12,6 +12,7 @@ from game_server import redis_layer
 from game_server.engine_bridge import LAYER_ERRORS
 from game_server.redis_layer import RedisPubSubChannelLayer
 from tests.cluster.conftest import SHARED_REDIS
+from tests.cluster.harness import RedisServer
 from tests.e2e.server import free_port
 
 
@@ -106,3 +107,56 @@ async def test_an_engine_receiver_takes_inputs_unless_something_is_queued_before
     finally:
         await web.flush()
         await engine.flush()
+
+
+async def test_after_a_redis_restart_the_next_send_gets_through(tmp_path, prefix):
+    server = RedisServer(tmp_path)
+    server.start()
+    layer, reader = make_layer(prefix, server.url), make_layer(prefix, server.url)
+    try:
+        channel = await reader.new_channel()
+        await layer.send(channel, {"type": "match.input", "seq": 1})  # the pool now holds a connection
+        assert (await receive(reader, channel))["seq"] == 1
+        server.kill()
+        server.start()  # same port, nothing kept: the pooled connection is dead
+        await layer.send(channel, {"type": "match.input", "seq": 2})  # fails once, then written anew
+        await reader.flush()
+        channel = await reader.new_channel()
+        await layer.send(channel, {"type": "match.input", "seq": 3})
+        assert (await receive(reader, channel))["seq"] == 3
+    finally:
+        await layer.flush()
+        await reader.flush()
+        server.kill()
+
+
+async def test_a_send_before_anyone_subscribes_waits_for_the_subscriber_and_keeps_its_place(prefix):
+    web, engine = make_layer(prefix), make_layer(prefix)
+    try:
+        channel = "skirmish.match.m2"  # the engine has not subscribed to its new match's channel yet
+        await web.send(channel, {"type": "match.join", "seat": 0})
+        web.deliver_now(channel, {"type": "match.input", "seq": 1})
+        await web.send(channel, {"type": "match.resync"})
+        await asyncio.sleep(0.3)
+        first = asyncio.ensure_future(receive(engine, channel))  # now it subscribes
+        got = [await first, await receive(engine, channel), await receive(engine, channel)]
+        assert [m["type"] for m in got] == ["match.join", "match.input", "match.resync"]
+    finally:
+        await web.flush()
+        await engine.flush()
+
+
+async def test_a_send_nobody_subscribes_to_is_dropped_after_a_while_and_said(prefix, caplog, monkeypatch):
+    monkeypatch.setattr(redis_layer, "HOLD_SECONDS", 0.3)
+    layer = make_layer(prefix)
+    try:
+        with caplog.at_level(logging.WARNING, logger="game_server.redis_layer"):
+            await layer.send("skirmish.gone", {"type": "match.frame", "frames": {}})
+            await layer.send("skirmish.gone", {"type": "match.frame", "frames": {}})
+            await asyncio.sleep(1.0)
+        assert "nobody subscribed to skirmish.gone within 0.3s: 2 messages dropped" in caplog.text
+        await layer.group_send("nobody", {"type": "lobby.state"})  # a group without members is no such case
+        await asyncio.sleep(0.1)
+        assert "nobody" not in layer._get_layer()._get_shard("x")._held
+    finally:
+        await layer.flush()
