@@ -161,7 +161,8 @@ def discs(doc: dict[str, Any] | None) -> int:
 
 
 class Bot:
-    """Plays connect four through failovers: moves when it is its turn, re-sends when nothing moves."""
+    """Plays connect four through failovers: moves when it is its turn, re-sends when nothing moves,
+    and asks for a resync when a delta does not follow its state (the protocol's rule for a gap)."""
 
     def __init__(self, client: WsClient, seat: int, winner: int) -> None:
         self.client = client
@@ -171,6 +172,7 @@ class Bot:
         self.ended: dict[str, Any] | None = None
         self.delta_ticks: list[int] = []
         self.snapshots: list[int] = []
+        self.resynced_at = -10.0
 
     def moves(self) -> int:
         return discs(self.client.doc)
@@ -180,6 +182,9 @@ class Bot:
         msg = await self.client.recv(timeout)
         if msg["type"] == "delta":
             self.delta_ticks.append(msg["tick"])
+            if self.client.tick != msg["tick"] and time.monotonic() - self.resynced_at > 1.0:
+                self.resynced_at = time.monotonic()  # (a frame was lost: ask for the full state)
+                await self.client.send({"type": "match.resync"})
         elif msg["type"] == "snapshot":
             self.snapshots.append(msg["tick"])
         elif msg["type"] == "match.ended":

@@ -1,4 +1,4 @@
-"""Redis restarted mid-match (a private redis-server without persistence): the match finishes."""
+"""Redis restarted mid-match (a private redis-server without persistence): the match finishes, on either layer."""
 
 from __future__ import annotations
 
@@ -37,10 +37,11 @@ async def play_reconnecting(bot: Bot, web: DaphneServer, token: str, codec: str,
     return reconnects
 
 
-async def test_redis_restart_mid_match_the_match_finishes_and_is_saved(transactional_db, tmp_path, prefix):
+@pytest.mark.parametrize("layer", ["core", "pubsub"])
+async def test_redis_restart_mid_match_the_match_finishes_and_is_saved(transactional_db, tmp_path, prefix, layer):
     redis_server = RedisServer(tmp_path)
     redis_server.start()
-    cluster = start_cluster(tmp_path, redis_server.url, prefix)
+    cluster = start_cluster(tmp_path, redis_server.url, prefix, layer=layer)
     try:
         await db(make_user, "alice")
         await db(make_user, "bob")
