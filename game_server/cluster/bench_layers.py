@@ -19,11 +19,6 @@ import time
 import uuid
 from typing import Any
 
-LAYERS = {
-    "core": "channels_redis.core.RedisChannelLayer",
-    "pubsub": "game_server.redis_layer.RedisPubSubChannelLayer",
-}
-
 
 def make_layer(kind: str, redis_url: str, prefix: str) -> Any:
     """A channel layer of one kind, configured as settings/base.py does."""
