@@ -127,7 +127,7 @@ class _Shard(RedisSingleShardConnection):
             try:
                 try:
                     await self._publish(batch)
-                except (ConnectionError, OSError, RedisConnectionError):
+                except (OSError, RedisConnectionError):  # (ConnectionError is an OSError)
                     # The first command on a pooled connection that Redis closed (it restarted)
                     # fails, and redis-py drops that connection: write the batch once more.
                     await self._publish(batch)
