@@ -134,12 +134,14 @@ class Worker:
         self.rng = rng
 
     async def seat(self, m: int, pace: Pacer) -> None:
+        started = time.monotonic()
         try:
             await asyncio.wait_for(self.target.seat_match(m, self.clients[m], pace), self.cfg.setup_timeout)
             self.ready += 1
         except (SetupFailed, HandshakeFailed, OSError, TimeoutError, ConnectionError) as exc:
             # (a refused or reset handshake fails this match only, never the whole process)
-            self.failures.append(f"match {m}: {type(exc).__name__}: {exc}")
+            at = time.monotonic() - started
+            self.failures.append(f"match {m} ({at:.1f} s into its setup): {type(exc).__name__}: {exc}")
             for c in self.clients[m]:
                 if c.ws is not None:
                     c.ws.close()

@@ -44,6 +44,7 @@ class HandshakeFailed(Exception):
     def __init__(self, status: int, detail: str) -> None:
         super().__init__(f"{status} {detail}")
         self.status = status
+        self.detail = detail
 
 
 class WsClient(asyncio.Protocol):
@@ -201,6 +202,10 @@ async def connect(
     loop = asyncio.get_running_loop()
     client = WsClient(handler)
     client.request(host, port, path, headers)
+    started = loop.time()
     await asyncio.wait_for(loop.create_connection(lambda: client, host, port), timeout)
-    subprotocol = await asyncio.wait_for(client.opened, timeout)
+    try:
+        subprotocol = await asyncio.wait_for(client.opened, timeout)
+    except HandshakeFailed as exc:  # say how long the server kept it waiting
+        raise HandshakeFailed(exc.status, f"{exc.detail} after {loop.time() - started:.1f} s") from None
     return client, subprotocol
