@@ -11,10 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from channels.auth import AuthMiddlewareStack
-from channels.db import database_sync_to_async
 from channels.middleware import BaseMiddleware
 from django.contrib.auth.models import AnonymousUser
 
+from game_server.db import db_call
 from game_server.tokens import token_user
 
 
@@ -34,7 +34,7 @@ class BearerTokenMiddleware(BaseMiddleware):
         token = bearer_token(scope.get("headers", []))
         if token is not None:
             scope = dict(scope)
-            user = await database_sync_to_async(token_user)(raw=token) if token else None
+            user = await db_call(token_user)(raw=token) if token else None
             scope["user"] = user or AnonymousUser()
             scope["auth_method"] = "token"
         return await super().__call__(scope, receive, send)

@@ -21,7 +21,6 @@ from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
-from channels.db import database_sync_to_async
 from channels.layers import BaseChannelLayer, get_channel_layer
 from django.conf import settings
 
@@ -31,6 +30,7 @@ from engine.host import MatchHost
 from engine.match import ALL, SPECTATORS, Audience, Frame, InputRejected, Match, MatchEnded, Outbound
 from game_server import metrics
 from game_server import protocol as p
+from game_server.db import db_call
 from game_server.outbox import ResultOutbox, as_record_kwargs
 from game_server.spectators import Encoded, SpectatorFeed, live_list_changed
 from lobby import selectors, services
@@ -301,7 +301,7 @@ class OrmResultSink:
         tries = 0
         while True:
             try:
-                _, first = await database_sync_to_async(services.match_result_record)(**as_record_kwargs(result))
+                _, first = await db_call(services.match_result_record)(**as_record_kwargs(result))
                 self.outbox.remove(match_id)
                 logger.info("match %s: result %s at tick %s", match_id, "saved" if first else "known", result["ticks"])
                 return True
@@ -373,7 +373,7 @@ def _lobby_payloads(lobby_id: int) -> tuple[dict[str, Any], dict[str, Any]] | No
 
 async def lobby_broadcast(layer: BaseChannelLayer, lobby_id: int) -> None:
     """Push a lobby's state to its members and its summary to the lobby list."""
-    payloads = await database_sync_to_async(_lobby_payloads)(lobby_id)
+    payloads = await db_call(_lobby_payloads)(lobby_id)
     if payloads is None:
         return
     info, summary = payloads
@@ -501,7 +501,7 @@ class EngineWorker:
         match = self.host.matches.get(match_id)
         try:
             if match is not None and wait:
-                await database_sync_to_async(services.match_spectators_set)(match_id=match_id, count=match.spectators)
+                await db_call(services.match_spectators_set)(match_id=match_id, count=match.spectators)
             await live_list_changed(self.layer, match_id)
         except LAYER_ERRORS as exc:
             logger.warning("match %s: the live list was not updated (%r)", match_id, exc)

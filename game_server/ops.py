@@ -8,7 +8,6 @@ import uuid
 from typing import Any
 
 from asgiref.sync import sync_to_async
-from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
@@ -19,6 +18,7 @@ from django.views.decorators.http import require_POST
 
 from game_server import metrics
 from game_server.auth import bearer_token
+from game_server.db import db_call
 from game_server.engine_bridge import match_channel
 from lobby.models import Match
 from lobby.selectors import match_players
@@ -42,7 +42,7 @@ async def _layer_ok() -> bool:
 async def readyz(request: HttpRequest) -> JsonResponse:
     """200 when the database and the channel layer answer, else 503 naming what failed."""
     checks: dict[str, str] = {}
-    for name, probe in (("database", database_sync_to_async(_database_ok)), ("channel_layer", _layer_ok)):
+    for name, probe in (("database", db_call(_database_ok)), ("channel_layer", _layer_ok)):
         try:
             checks[name] = "ok" if await probe() else "failed"
         except Exception as exc:  # any failure of a dependency means "not ready"
@@ -98,7 +98,7 @@ async def monitor(request: HttpRequest) -> HttpResponse:
     user = await sync_to_async(lambda: request.user if request.user.is_authenticated else None)()
     if user is None or not user.is_staff:
         return redirect(f"/admin/login/?next={request.path}")
-    matches = await database_sync_to_async(_running_matches)()
+    matches = await db_call(_running_matches)()
     stats = await _live_stats([m["id"] for m in matches])
     for m in matches:
         m["live"] = stats.get(m["id"])

@@ -17,9 +17,9 @@ import asyncio
 import logging
 from typing import Any
 
-from channels.db import database_sync_to_async
 from channels.layers import BaseChannelLayer
 
+from game_server.db import db_call
 from game_server.engine_bridge import ENGINE_CHANNEL, user_group
 from lobby import selectors, services
 from lobby.matchmaking import DEFAULT_POLICY, Policy
@@ -52,7 +52,7 @@ async def match_dispatch(layer: BaseChannelLayer, spec: services.MatchSpec) -> N
 
 async def matcher_run(layer: BaseChannelLayer, game: str, policy: Policy | None = None) -> int:
     """Run the matcher once for `game` and start the matches it made; returns how many."""
-    specs = await database_sync_to_async(services.queue_match)(game=game, policy=policy or POLICY)
+    specs = await db_call(services.queue_match)(game=game, policy=policy or POLICY)
     for spec in specs:
         await match_dispatch(layer, spec)
     return len(specs)
@@ -62,7 +62,7 @@ async def _tick(layer: BaseChannelLayer, policy: Policy) -> None:
     while True:
         await asyncio.sleep(policy.interval)
         try:
-            games = await database_sync_to_async(selectors.queued_games)()
+            games = await db_call(selectors.queued_games)()
             if not games:
                 if _ticker.pop("poked", False):
                     continue  # someone queued while we looked

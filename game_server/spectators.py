@@ -20,13 +20,13 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-from channels.db import database_sync_to_async
 from channels.layers import BaseChannelLayer
 from django.contrib.auth.models import AbstractBaseUser
 
 from engine.delta import patch
 from engine.game import Data
 from engine.match import SPECTATORS, Frame
+from game_server.db import db_call
 from game_server.protocol import ErrorCode
 from lobby import selectors
 from lobby.errors import LobbyError
@@ -121,12 +121,12 @@ def _is_public(match_id: str) -> bool:
 
 async def live_list_changed(layer: BaseChannelLayer, match_id: str, *, ended: bool = False) -> None:
     """Tell the live list's subscribers a match started, changed or `ended` (public matches only)."""
-    row = None if ended else await database_sync_to_async(selectors.live_match)(match_id=match_id)
+    row = None if ended else await db_call(selectors.live_match)(match_id=match_id)
     if row is not None:
         await layer.group_send(
             LIVE_LIST_GROUP, {"type": "match.list.update", "op": "upsert", "match_id": match_id, "match": row}
         )
-    elif await database_sync_to_async(_is_public)(match_id):
+    elif await db_call(_is_public)(match_id):
         await layer.group_send(
             LIVE_LIST_GROUP, {"type": "match.list.update", "op": "remove", "match_id": match_id, "match": None}
         )

@@ -71,6 +71,7 @@ DATABASES = {
     "default": dj_database_url.parse(
         env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'skirmish.sqlite3'}"),
         conn_max_age=env_int("DB_CONN_MAX_AGE", 0, 0),
+        conn_health_checks=True,  # (a connection game_server.db keeps is tested before reuse)
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

@@ -33,6 +33,9 @@ def release_test_database(django_db_setup, django_db_blocker):
     yield
     from django.db import connection
 
+    from game_server.db import close_kept
+
+    close_kept()
     if connection.vendor != "postgresql":
         return
     with django_db_blocker.unblock(), connection.cursor() as cursor:

@@ -31,7 +31,6 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from channels.db import database_sync_to_async
 from channels.layers import BaseChannelLayer
 from django.conf import settings
 
@@ -39,6 +38,7 @@ from engine.host import MatchHost
 from engine.match import Match, MatchEnded
 from game_server.cluster import checkpoint
 from game_server.cluster.store import ClusterStore
+from game_server.db import db_call
 from game_server.engine_bridge import (
     ENGINE_CHANNEL,
     LAYER_ERRORS,
@@ -193,7 +193,7 @@ class ClusterWorker(EngineWorker):
                 restored = checkpoint.loads(got.checkpoint, got.log)
             except checkpoint.CheckpointError:
                 logger.exception("engine: match %s: checkpoint unusable", match_id)
-        if restored is None or not await database_sync_to_async(_is_running)(match_id):
+        if restored is None or not await db_call(_is_running)(match_id):
             await self.store.release(match_id, token, finished=True)
             return False
         match = restored.match

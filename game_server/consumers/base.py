@@ -76,7 +76,7 @@ class ProtocolConsumer(AsyncConsumer):
     async def dispatch(self, message: dict[str, Any]) -> None:
         # Channels >= 4.2 hops to a thread (close_old_connections) before every handler, a
         # serialized ~100 µs per frame. Our handlers reach the ORM only through
-        # database_sync_to_async, which closes stale connections itself, so skip the hop.
+        # game_server.db.db_call, which tidies connections itself, so skip the hop.
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"no handler for message type {message['type']}")

@@ -11,11 +11,10 @@ import asyncio
 import time
 from typing import Any, ClassVar
 
-from channels.db import database_sync_to_async
-
 from engine.games import GAMES
 from game_server import protocol as p
 from game_server.consumers.base import ProtocolConsumer
+from game_server.db import db_call
 from game_server.engine_bridge import (
     ENGINE_CHANNEL,
     LOBBY_LIST_GROUP,
@@ -106,13 +105,13 @@ class PlayerConsumer(ProtocolConsumer):
         await self.send_message(
             p.Welcome(user=p.UserInfo(id=self.user.pk, name=self.user.get_username()), games=sorted(GAMES))
         )
-        info, seat = await database_sync_to_async(_restore)(self.user)
+        info, seat = await db_call(_restore)(self.user)
         if info is not None:
             await self.enter_lobby(info["id"])
             await self.send_message(p.LobbyState(lobby=p.LobbyInfo(**info)))
         if seat is not None:
             await self.enter_match(seat, seat["seat"])
-        entry = await database_sync_to_async(selectors.queue_entry_for_user)(user=self.user)
+        entry = await db_call(selectors.queue_entry_for_user)(user=self.user)
         if entry is not None:
             await self.enter_queue(entry.game, entry.enqueued_at.timestamp() * 1000)
 
@@ -124,7 +123,7 @@ class PlayerConsumer(ProtocolConsumer):
             )
         if self.queue_game is not None:  # a queued player who goes away leaves the queue
             try:
-                await database_sync_to_async(services.queue_leave)(user=self.user)
+                await db_call(services.queue_leave)(user=self.user)
             except LobbyError:
                 pass  # matched meanwhile
         if self.match_id is not None and self.seat is not None:
@@ -141,7 +140,7 @@ class PlayerConsumer(ProtocolConsumer):
     async def on_list_subscribe(self, msg: p.LobbyListSubscribe) -> None:
         self.list_filter = (msg.game, msg.free_only)
         await self.join_group(LOBBY_LIST_GROUP)
-        lobbies = await database_sync_to_async(_lobby_list)(msg.game, msg.free_only)
+        lobbies = await db_call(_lobby_list)(msg.game, msg.free_only)
         await self.send_message(p.LobbyList(rid=msg.rid, lobbies=[p.LobbySummary(**lob) for lob in lobbies]))
 
     async def on_list_unsubscribe(self, msg: p.LobbyListUnsubscribe) -> None:
@@ -150,7 +149,7 @@ class PlayerConsumer(ProtocolConsumer):
         await self.send_message(p.Ok(rid=msg.rid))
 
     async def on_lobby_create(self, msg: p.LobbyCreate) -> None:
-        lobby = await database_sync_to_async(services.lobby_create)(
+        lobby = await db_call(services.lobby_create)(
             host=self.user,
             name=msg.name,
             game=msg.game,
@@ -164,19 +163,19 @@ class PlayerConsumer(ProtocolConsumer):
         await lobby_broadcast(self.channel_layer, lobby.pk)
 
     async def on_lobby_join(self, msg: p.LobbyJoin) -> None:
-        lobby = await database_sync_to_async(services.lobby_join)(user=self.user, lobby_id=msg.lobby_id, code=msg.code)
+        lobby = await db_call(services.lobby_join)(user=self.user, lobby_id=msg.lobby_id, code=msg.code)
         await self.enter_lobby(lobby.pk)
         await self.send_message(p.Ok(rid=msg.rid, data={"lobby_id": lobby.pk}))
         await lobby_broadcast(self.channel_layer, lobby.pk)
 
     async def on_lobby_leave(self, msg: p.LobbyLeave) -> None:
-        lobby = await database_sync_to_async(services.lobby_leave)(user=self.user)
+        lobby = await db_call(services.lobby_leave)(user=self.user)
         await self.leave_lobby(lobby.pk, "left")
         await self.send_message(p.Ok(rid=msg.rid))
         await lobby_broadcast(self.channel_layer, lobby.pk)
 
     async def on_lobby_ready(self, msg: p.LobbyReady) -> None:
-        lobby = await database_sync_to_async(services.lobby_ready_set)(user=self.user, ready=msg.ready)
+        lobby = await db_call(services.lobby_ready_set)(user=self.user, ready=msg.ready)
         await self.send_message(p.Ok(rid=msg.rid))
         await lobby_broadcast(self.channel_layer, lobby.pk)
 
@@ -195,12 +194,12 @@ class PlayerConsumer(ProtocolConsumer):
         )
 
     async def on_lobby_start(self, msg: p.LobbyStart) -> None:
-        spec = await database_sync_to_async(services.lobby_start)(user=self.user)
+        spec = await db_call(services.lobby_start)(user=self.user)
         await self.send_message(p.Ok(rid=msg.rid, data={"match_id": spec.match_id}))
         await self.announce_lobby_match(spec)
 
     async def on_lobby_rematch(self, msg: p.LobbyRematch) -> None:
-        result = await database_sync_to_async(services.lobby_rematch)(user=self.user, accept=msg.accept)
+        result = await db_call(services.lobby_rematch)(user=self.user, accept=msg.accept)
         if result.left:
             await self.leave_lobby(result.lobby.pk, "declined")
         await self.send_message(p.Ok(rid=msg.rid, data={"match_id": result.spec.match_id} if result.spec else {}))
@@ -218,18 +217,18 @@ class PlayerConsumer(ProtocolConsumer):
         await lobby_broadcast(self.channel_layer, spec.lobby_id)
 
     async def on_lobby_kick(self, msg: p.LobbyKick) -> None:
-        lobby = await database_sync_to_async(services.lobby_kick)(host=self.user, user_id=msg.user_id)
+        lobby = await db_call(services.lobby_kick)(host=self.user, user_id=msg.user_id)
         await self.channel_layer.group_send(user_group(msg.user_id), {"type": "lobby.kicked", "lobby_id": lobby.pk})
         await self.send_message(p.Ok(rid=msg.rid))
         await lobby_broadcast(self.channel_layer, lobby.pk)
 
     async def on_lobby_host(self, msg: p.LobbyHost) -> None:
-        lobby = await database_sync_to_async(services.lobby_host_transfer)(host=self.user, user_id=msg.user_id)
+        lobby = await db_call(services.lobby_host_transfer)(host=self.user, user_id=msg.user_id)
         await self.send_message(p.Ok(rid=msg.rid))
         await lobby_broadcast(self.channel_layer, lobby.pk)
 
     async def on_lobby_options(self, msg: p.LobbyOptions) -> None:
-        lobby = await database_sync_to_async(services.lobby_options_set)(
+        lobby = await db_call(services.lobby_options_set)(
             host=self.user, options=msg.options, max_players=msg.max_players, spectator_delay=msg.spectator_delay
         )
         data: dict[str, Any] = {"options": lobby.options, "max_players": lobby.max_players}
@@ -239,13 +238,13 @@ class PlayerConsumer(ProtocolConsumer):
         await lobby_broadcast(self.channel_layer, lobby.pk)
 
     async def on_queue_join(self, msg: p.QueueJoin) -> None:
-        entry = await database_sync_to_async(services.queue_join)(user=self.user, game=msg.game)
+        entry = await db_call(services.queue_join)(user=self.user, game=msg.game)
         await self.send_message(p.Ok(rid=msg.rid, data={"game": entry.game}))
         await self.enter_queue(entry.game, entry.enqueued_at.timestamp() * 1000)
         await matcher_run(self.channel_layer, entry.game)
 
     async def on_queue_leave(self, msg: p.QueueLeave) -> None:
-        game = await database_sync_to_async(services.queue_leave)(user=self.user)
+        game = await db_call(services.queue_leave)(user=self.user)
         self.queue_game = None
         await self.send_message(p.Ok(rid=msg.rid))
         await self.send_message(p.QueueState(status="left", game=game))
@@ -393,7 +392,7 @@ class PlayerConsumer(ProtocolConsumer):
     async def on_match_spectate(self, msg: p.MatchSpectate) -> None:
         if self.match_id is not None and self.seat is not None:
             raise LobbyError(p.ErrorCode.SEATED, "you are playing a match")
-        target = await database_sync_to_async(spectate_target)(user=self.user, match_id=msg.match_id, code=msg.code)
+        target = await db_call(spectate_target)(user=self.user, match_id=msg.match_id, code=msg.code)
         self.stop_replay()
         if self.match_id is not None:
             await self.stop_spectating()
@@ -425,7 +424,7 @@ class PlayerConsumer(ProtocolConsumer):
     async def on_match_list_subscribe(self, msg: p.MatchListSubscribe) -> None:
         self.live_filter = msg.game or ""
         await self.join_group(LIVE_LIST_GROUP)
-        rows = await database_sync_to_async(selectors.live_matches)(game=msg.game)
+        rows = await db_call(selectors.live_matches)(game=msg.game)
         await self.send_message(p.MatchList(rid=msg.rid, matches=[p.LiveMatch(**row) for row in rows]))
 
     async def on_match_list_unsubscribe(self, msg: p.MatchListUnsubscribe) -> None:
@@ -447,7 +446,7 @@ class PlayerConsumer(ProtocolConsumer):
     async def on_match_replay(self, msg: p.MatchReplay) -> None:
         if self.match_id is not None and self.seat is not None:
             raise LobbyError(p.ErrorCode.SEATED, "you are playing a match")
-        source = await database_sync_to_async(selectors.replay_source)(match_id=msg.match_id, viewer_id=self.user.pk)
+        source = await db_call(selectors.replay_source)(match_id=msg.match_id, viewer_id=self.user.pk)
         if source is None or source["game"] not in GAMES:
             raise LobbyError(p.ErrorCode.REPLAY_NOT_FOUND, "no finished match with that id that you may watch")
         self.stop_replay()

@@ -1,0 +1,79 @@
+"""game_server.db: the sync thread keeps its connection, drops it when broken or old, and leaves
+HTTP requests to Django's per-request handling."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from asgiref.sync import ThreadSensitiveContext
+from channels.db import database_sync_to_async
+from django.contrib.auth import get_user_model
+from django.db import connection
+
+from game_server import db
+from game_server.db import db_call
+
+
+def _raw() -> Any:
+    """The raw DB-API connection this thread uses (connecting if needed)."""
+    connection.ensure_connection()
+    return connection.connection
+
+
+def _count_users() -> int:
+    return get_user_model().objects.count()
+
+
+async def test_consecutive_calls_share_one_connection(transactional_db) -> None:
+    first = await db_call(_raw)()
+    assert await db_call(_count_users)() == 0
+    assert await db_call(_raw)() is first
+
+
+async def test_a_connection_is_replaced_after_keep_seconds(transactional_db, monkeypatch) -> None:
+    first = await db_call(_raw)()
+    assert await db_call(_raw)() is first
+    monkeypatch.setattr(db, "KEEP_SECONDS", 0.0)
+    await db_call(_count_users)()  # (closed after this call: older than 0 s)
+    monkeypatch.setattr(db, "KEEP_SECONDS", 300.0)
+    fresh = await db_call(_raw)()
+    assert fresh is not first
+    assert await db_call(_count_users)() == 0
+
+
+async def test_a_call_that_leaves_autocommit_off_loses_its_connection(transactional_db) -> None:
+    def leave_autocommit_off() -> Any:
+        raw = _raw()
+        connection.set_autocommit(False)
+        return raw
+
+    first = await db_call(leave_autocommit_off)()
+    assert await db_call(_raw)() is not first
+    assert await db_call(lambda: connection.get_autocommit())()
+
+
+async def test_inside_an_http_request_the_connection_is_closed_after_the_call(transactional_db) -> None:
+    async with ThreadSensitiveContext():  # what Django's ASGI handler wraps every request in
+        first = await db_call(_raw)()
+        second = await db_call(_raw)()
+    assert second is not first
+
+
+async def test_a_killed_connection_costs_a_reconnect_not_a_failed_call(postgres) -> None:
+    """The server ends the kept connection (a restart, an admin): the next call still works."""
+    kept_pid = await db_call(lambda: connection.cursor().connection.info.backend_pid)()
+
+    def kill(pid: int) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+
+    await database_sync_to_async(kill, thread_sensitive=False)(kept_pid)
+    assert await db_call(_count_users)() == 0
+    assert await db_call(lambda: connection.cursor().connection.info.backend_pid)() != kept_pid
+
+
+@pytest.fixture
+def postgres(transactional_db) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("terminating a backend needs PostgreSQL (DATABASE_URL=postgres://...)")
