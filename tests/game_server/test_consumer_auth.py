@@ -64,6 +64,29 @@ async def test_bearer_header_wins_over_a_session_cookie(open_socket):
     assert (await sock.expect("welcome"))["user"]["name"] == "bob"
 
 
+async def test_a_token_handshake_makes_one_trip_to_the_database_thread(transactional_db, monkeypatch):
+    """The session stack (one more trip through the sync thread's queue) is for cookies only."""
+    from game_server import auth
+
+    alice, bob = await make_user("alice"), await make_user("bob")
+    headers = [(b"cookie", await session_cookie(alice))]
+    token_headers = [*headers, (b"authorization", f"Bearer {await make_token(bob)}".encode())]
+    trips = []
+    real_db_call = auth.db_call
+    monkeypatch.setattr(auth, "db_call", lambda fn: trips.append(fn) or real_db_call(fn))
+    seen = {}
+
+    async def app(scope, receive, send):
+        seen.update(scope)
+
+    stack = auth.skirmish_auth_stack(app)
+    await stack({"type": "websocket", "headers": token_headers}, None, None)
+    assert seen["user"] == bob and "session" not in seen and len(trips) == 1
+    seen.clear()
+    await stack({"type": "websocket", "headers": headers}, None, None)
+    assert seen["user"] == alice and "session" in seen and len(trips) == 1
+
+
 async def test_token_in_query_string_is_refused(open_socket):
     user = await make_user("dennis")
     token = await make_token(user)
