@@ -23,6 +23,11 @@ def token_issue(*, user: AbstractBaseUser) -> tuple[str, ApiToken]:
     return raw, row
 
 
+#: How fresh a token's `last_used_at` is kept: a use within this long of the stored one writes
+#: nothing, so reconnecting players do not make every handshake a database write.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
 def token_user(*, raw: str) -> AbstractBaseUser | None:
     """The active user a valid, unexpired, unrevoked token belongs to, else None."""
     now = timezone.now()
@@ -33,7 +38,8 @@ def token_user(*, raw: str) -> AbstractBaseUser | None:
     )
     if row is None or not row.user.is_active:
         return None
-    ApiToken.objects.filter(pk=row.pk).update(last_used_at=now)
+    if row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION:
+        ApiToken.objects.filter(pk=row.pk).update(last_used_at=now)
     return row.user
 
 

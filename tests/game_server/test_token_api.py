@@ -90,3 +90,24 @@ def test_signup_and_signin_pages(client):
     client.logout()
     signed = client.post("/accounts/signin/", {"username": "frank", "password": "a sturdy passphrase"})
     assert signed.status_code == 302
+
+
+def test_last_used_is_written_at_most_once_a_minute(django_assert_num_queries):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from game_server.tokens import token_issue
+
+    user = get_user_model().objects.create_user(username="mo", password="x long password 1")
+    raw, row = token_issue(user=user)
+    with django_assert_num_queries(2):  # the lookup, and the first use written
+        assert token_user(raw=raw) == user
+    first = ApiToken.objects.get(pk=row.pk).last_used_at
+    assert first is not None
+    with django_assert_num_queries(1):  # a reconnect within the minute: the lookup only
+        assert token_user(raw=raw) == user
+    assert ApiToken.objects.get(pk=row.pk).last_used_at == first
+    ApiToken.objects.filter(pk=row.pk).update(last_used_at=first - timedelta(minutes=2))
+    assert token_user(raw=raw) == user
+    assert ApiToken.objects.get(pk=row.pk).last_used_at > timezone.now() - timedelta(seconds=30)
