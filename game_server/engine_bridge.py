@@ -111,6 +111,13 @@ def keep_running(tasks: set[asyncio.Task[None]], coro: Coroutine[Any, Any, None]
     task.add_done_callback(tasks.discard)
 
 
+#: A seat hears `input/queue_full` at most once in this long (s); later drops are only counted
+#: (`skirmish_inputs_dropped_total`). The queue fills when the match ticks late, i.e. when the
+#: process is overloaded, and an error frame per dropped input made it more so (py-spy at 350
+#: arena matches: building and sending them held 48 % of the busy samples). The frames' acks
+#: already say which inputs were applied.
+QUEUE_FULL_NOTICE_SECONDS = 1.0
+
 #: How long spectator joins and leaves are gathered before the count is saved and listed (s).
 SPECTATOR_COUNT_FLUSH = 0.5
 
@@ -398,6 +405,7 @@ class EngineWorker:
         self._spectator_channels: dict[str, set[str]] = {}
         self._count_flush: dict[str, asyncio.Task[None]] = {}
         self._replies: set[asyncio.Task[None]] = set()
+        self._quiet_until: dict[tuple[str, int], float] = {}  # (match, seat): no queue_full notice before
 
     def make_host(self, broadcaster: ChannelLayerBroadcaster, results: OrmResultSink) -> MatchHost:
         """The MatchHost this worker ticks its matches on (the cluster worker uses a leased one)."""
@@ -482,6 +490,8 @@ class EngineWorker:
             unregister(match_channel(match_id))
         for key in [k for k in self._seat_channel if k[0] == match_id]:
             del self._seat_channel[key]
+        for key in [k for k in self._quiet_until if k[0] == match_id]:
+            del self._quiet_until[key]
         self._spectator_channels.pop(match_id, None)
         flush = self._count_flush.pop(match_id, None)
         if flush is not None:
@@ -534,10 +544,18 @@ class EngineWorker:
                 logger.exception("engine: match %s: message %r failed", match_id, message.get("type"))
 
     def take_input(self, match_id: str, message: dict[str, Any]) -> dict[str, Any] | None:
-        """Queue a match.input for its tick; the error frame for its sender if the match refused it."""
-        rejected = self.host.input(match_id, message["seat"], message["seq"], message["data"])
+        """Queue a match.input for its tick; the error frame for its sender if the match refused it
+        (for `input/queue_full`, only if the seat has not had one in QUEUE_FULL_NOTICE_SECONDS)."""
+        seat = message["seat"]
+        rejected = self.host.input(match_id, seat, message["seq"], message["data"])
         if rejected is None:
             return None
+        if rejected.code == p.ErrorCode.QUEUE_FULL:
+            metrics.INPUTS_DROPPED.inc()
+            now = time.monotonic()
+            if now < self._quiet_until.get((match_id, seat), 0.0):
+                return None
+            self._quiet_until[(match_id, seat)] = now + QUEUE_FULL_NOTICE_SECONDS
         error = p.Error(rid=message.get("rid"), code=rejected.code, message=rejected.message, seq=rejected.seq)
         return {"type": "match.frame", "frames": p.encode_all(error)}
 

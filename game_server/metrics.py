@@ -41,6 +41,7 @@ class Tally:
 
 FRAMES_IN = Tally("skirmish_frames_in", "Websocket frames received")
 FRAMES_OUT = Tally("skirmish_frames_out", "Websocket frames sent")
+INPUTS_DROPPED = Tally("skirmish_inputs_dropped", "Inputs dropped because their match's input queue was full")
 ERRORS = Counter("skirmish_errors_total", "Error frames sent, by code", ["code"], registry=REGISTRY)
 CLOSES = Counter("skirmish_closes_total", "Sockets closed by the server, by close code", ["code"], registry=REGISTRY)
 RATE_LIMITED = Counter("skirmish_rate_limited_total", "Messages refused by a rate limit", registry=REGISTRY)
@@ -76,7 +77,7 @@ class EngineCollector:
     """Reads the live hosts of this process at scrape time."""
 
     def collect(self) -> Iterator[Metric]:
-        for tally in (FRAMES_IN, FRAMES_OUT):
+        for tally in (FRAMES_IN, FRAMES_OUT, INPUTS_DROPPED):
             yield CounterMetricFamily(tally.name, tally.documentation, value=tally.value)
         hosts = list(_hosts)
         yield GaugeMetricFamily(
