@@ -371,16 +371,36 @@ class OrmResultSink:
             logger.warning("match %s: the end could not be announced (channel layer down)", match.match_id)
 
 
-def _lobby_payloads(lobby_id: int) -> tuple[dict[str, Any], dict[str, Any]] | None:
+#: A lobby's state for its members and its summary for the lobby list (None: the lobby is gone).
+LobbyPayloads = tuple[dict[str, Any], dict[str, Any]] | None
+
+
+def _lobby_payloads(lobby_id: int) -> LobbyPayloads:
     lobby = Lobby.objects.select_related("host").filter(pk=lobby_id).first()
     if lobby is None:
         return None
     return selectors.lobby_info(lobby=lobby), selectors.lobby_summary(lobby=lobby)
 
 
+def with_payloads(op: Callable[..., Lobby]) -> Callable[..., tuple[Lobby, LobbyPayloads]]:
+    """`op` (a lobby service), then what `send_lobby_state` pushes, read on the same trip to the
+    database thread: one place in its queue per lobby request instead of two (the queue is what
+    players wait in while a busy server seats many of them)."""
+
+    def run(**kwargs: Any) -> tuple[Lobby, LobbyPayloads]:
+        lobby = op(**kwargs)
+        return lobby, _lobby_payloads(lobby.pk)
+
+    return run
+
+
 async def lobby_broadcast(layer: BaseChannelLayer, lobby_id: int) -> None:
     """Push a lobby's state to its members and its summary to the lobby list."""
-    payloads = await db_call(_lobby_payloads)(lobby_id)
+    await send_lobby_state(layer, lobby_id, await db_call(_lobby_payloads)(lobby_id))
+
+
+async def send_lobby_state(layer: BaseChannelLayer, lobby_id: int, payloads: LobbyPayloads) -> None:
+    """Push payloads read by `_lobby_payloads` (see `with_payloads`)."""
     if payloads is None:
         return
     info, summary = payloads

@@ -24,8 +24,10 @@ from game_server.engine_bridge import (
     match_channel,
     match_group,
     seat_group,
+    send_lobby_state,
     spectator_group,
     user_group,
+    with_payloads,
 )
 from game_server.quickplay import ensure_matcher, matcher_run
 from game_server.replays import ReplaySession
@@ -34,21 +36,27 @@ from lobby import selectors, services
 from lobby.errors import LobbyError
 
 
-def _restore(user: Any) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
-    """The user's lobby state and running-match seat, for a (re)connecting socket."""
+def _restore(user: Any) -> tuple[dict[str, Any] | None, dict[str, Any] | None, Any]:
+    """The user's lobby state, running-match seat and queue entry, for a (re)connecting socket
+    (one trip to the database thread per handshake, not one per question)."""
     lobby = selectors.lobby_for_user(user=user)
     seat = selectors.seat_for_user(user=user)
+    entry = selectors.queue_entry_for_user(user=user)
     info = selectors.lobby_info(lobby=lobby) if lobby else None
     if seat is None:
-        return info, None
+        return info, None, entry
     match = seat.match
-    return info, {
-        "match_id": str(match.pk),
-        "game": match.game,
-        "tick_rate": match.tick_rate,
-        "seat": seat.seat,
-        "players": selectors.match_players(match=match),
-    }
+    return (
+        info,
+        {
+            "match_id": str(match.pk),
+            "game": match.game,
+            "tick_rate": match.tick_rate,
+            "seat": seat.seat,
+            "players": selectors.match_players(match=match),
+        },
+        entry,
+    )
 
 
 def _lobby_list(game: str | None, free_only: bool) -> list[dict[str, Any]]:
@@ -105,13 +113,12 @@ class PlayerConsumer(ProtocolConsumer):
         await self.send_message(
             p.Welcome(user=p.UserInfo(id=self.user.pk, name=self.user.get_username()), games=sorted(GAMES))
         )
-        info, seat = await db_call(_restore)(self.user)
+        info, seat, entry = await db_call(_restore)(self.user)
         if info is not None:
             await self.enter_lobby(info["id"])
             await self.send_message(p.LobbyState(lobby=p.LobbyInfo(**info)))
         if seat is not None:
             await self.enter_match(seat, seat["seat"])
-        entry = await db_call(selectors.queue_entry_for_user)(user=self.user)
         if entry is not None:
             await self.enter_queue(entry.game, entry.enqueued_at.timestamp() * 1000)
 
@@ -149,7 +156,7 @@ class PlayerConsumer(ProtocolConsumer):
         await self.send_message(p.Ok(rid=msg.rid))
 
     async def on_lobby_create(self, msg: p.LobbyCreate) -> None:
-        lobby = await db_call(services.lobby_create)(
+        lobby, payloads = await db_call(with_payloads(services.lobby_create))(
             host=self.user,
             name=msg.name,
             game=msg.game,
@@ -160,24 +167,26 @@ class PlayerConsumer(ProtocolConsumer):
         )
         await self.enter_lobby(lobby.pk)
         await self.send_message(p.Ok(rid=msg.rid, data={"lobby_id": lobby.pk, "code": lobby.code}))
-        await lobby_broadcast(self.channel_layer, lobby.pk)
+        await send_lobby_state(self.channel_layer, lobby.pk, payloads)
 
     async def on_lobby_join(self, msg: p.LobbyJoin) -> None:
-        lobby = await db_call(services.lobby_join)(user=self.user, lobby_id=msg.lobby_id, code=msg.code)
+        lobby, payloads = await db_call(with_payloads(services.lobby_join))(
+            user=self.user, lobby_id=msg.lobby_id, code=msg.code
+        )
         await self.enter_lobby(lobby.pk)
         await self.send_message(p.Ok(rid=msg.rid, data={"lobby_id": lobby.pk}))
-        await lobby_broadcast(self.channel_layer, lobby.pk)
+        await send_lobby_state(self.channel_layer, lobby.pk, payloads)
 
     async def on_lobby_leave(self, msg: p.LobbyLeave) -> None:
-        lobby = await db_call(services.lobby_leave)(user=self.user)
+        lobby, payloads = await db_call(with_payloads(services.lobby_leave))(user=self.user)
         await self.leave_lobby(lobby.pk, "left")
         await self.send_message(p.Ok(rid=msg.rid))
-        await lobby_broadcast(self.channel_layer, lobby.pk)
+        await send_lobby_state(self.channel_layer, lobby.pk, payloads)
 
     async def on_lobby_ready(self, msg: p.LobbyReady) -> None:
-        lobby = await db_call(services.lobby_ready_set)(user=self.user, ready=msg.ready)
+        lobby, payloads = await db_call(with_payloads(services.lobby_ready_set))(user=self.user, ready=msg.ready)
         await self.send_message(p.Ok(rid=msg.rid))
-        await lobby_broadcast(self.channel_layer, lobby.pk)
+        await send_lobby_state(self.channel_layer, lobby.pk, payloads)
 
     async def on_lobby_chat(self, msg: p.LobbyChat) -> None:
         if self.lobby_id is None:
@@ -217,25 +226,27 @@ class PlayerConsumer(ProtocolConsumer):
         await lobby_broadcast(self.channel_layer, spec.lobby_id)
 
     async def on_lobby_kick(self, msg: p.LobbyKick) -> None:
-        lobby = await db_call(services.lobby_kick)(host=self.user, user_id=msg.user_id)
+        lobby, payloads = await db_call(with_payloads(services.lobby_kick))(host=self.user, user_id=msg.user_id)
         await self.channel_layer.group_send(user_group(msg.user_id), {"type": "lobby.kicked", "lobby_id": lobby.pk})
         await self.send_message(p.Ok(rid=msg.rid))
-        await lobby_broadcast(self.channel_layer, lobby.pk)
+        await send_lobby_state(self.channel_layer, lobby.pk, payloads)
 
     async def on_lobby_host(self, msg: p.LobbyHost) -> None:
-        lobby = await db_call(services.lobby_host_transfer)(host=self.user, user_id=msg.user_id)
+        lobby, payloads = await db_call(with_payloads(services.lobby_host_transfer))(
+            host=self.user, user_id=msg.user_id
+        )
         await self.send_message(p.Ok(rid=msg.rid))
-        await lobby_broadcast(self.channel_layer, lobby.pk)
+        await send_lobby_state(self.channel_layer, lobby.pk, payloads)
 
     async def on_lobby_options(self, msg: p.LobbyOptions) -> None:
-        lobby = await db_call(services.lobby_options_set)(
+        lobby, payloads = await db_call(with_payloads(services.lobby_options_set))(
             host=self.user, options=msg.options, max_players=msg.max_players, spectator_delay=msg.spectator_delay
         )
         data: dict[str, Any] = {"options": lobby.options, "max_players": lobby.max_players}
         if msg.spectator_delay is not None:
             data["spectator_delay"] = lobby.spectator_delay
         await self.send_message(p.Ok(rid=msg.rid, data=data))
-        await lobby_broadcast(self.channel_layer, lobby.pk)
+        await send_lobby_state(self.channel_layer, lobby.pk, payloads)
 
     async def on_queue_join(self, msg: p.QueueJoin) -> None:
         entry = await db_call(services.queue_join)(user=self.user, game=msg.game)
