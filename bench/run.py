@@ -138,7 +138,7 @@ class Server:
             return None  # elsewhere the engine is another process, or not ours
         req = urllib.request.Request(self.url + "/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
         try:
-            with urllib.request.urlopen(req, timeout=2) as reply:
+            with urllib.request.urlopen(req, timeout=5) as reply:
                 text = reply.read().decode()
         except OSError:
             return None
