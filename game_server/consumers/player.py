@@ -34,9 +34,10 @@ from game_server.replays import ReplaySession
 from game_server.spectators import LIVE_LIST_GROUP, spectate_target
 from lobby import selectors, services
 from lobby.errors import LobbyError
+from lobby.models import QueueEntry
 
 
-def _restore(user: Any) -> tuple[dict[str, Any] | None, dict[str, Any] | None, Any]:
+def _restore(user: Any) -> tuple[dict[str, Any] | None, dict[str, Any] | None, QueueEntry | None]:
     """The user's lobby state, running-match seat and queue entry, for a (re)connecting socket
     (one trip to the database thread per handshake, not one per question)."""
     lobby = selectors.lobby_for_user(user=user)

@@ -184,3 +184,21 @@ async def test_the_periodic_matcher_pairs_distant_ratings_once_the_window_has_wi
     assert a["match_id"] == b["match_id"]
     await alice.comm.disconnect()
     await bob.comm.disconnect()
+
+
+async def test_a_lobby_request_and_its_broadcast_take_one_trip_to_the_database_thread(monkeypatch):
+    """The sync thread's queue is what players wait in when a busy server seats many of them."""
+    from game_server import engine_bridge
+    from game_server.consumers import player
+
+    alice, bob, _ = await lobby_of_two()
+    trips = []
+    real = player.db_call
+    for module in (player, engine_bridge):
+        monkeypatch.setattr(module, "db_call", lambda fn: trips.append(fn) or real(fn))
+    assert (await bob.request({"type": "lobby.ready", "ready": True}))["type"] == "ok"
+    state = await alice.expect("lobby.state", lambda m: any(x["ready"] for x in m["lobby"]["members"]))
+    assert [x["user"]["name"] for x in state["lobby"]["members"] if x["ready"]] == ["bob"]
+    assert len(trips) == 1
+    await alice.comm.disconnect()
+    await bob.comm.disconnect()
