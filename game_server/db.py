@@ -5,7 +5,7 @@ Channels' wrapper runs each call on asgiref's one shared sync thread and calls D
 ours: see below) that closes the connection after every call, so every token check, lobby request
 and match result opened a new one. Measured on the arena load (300 matches seated at 100 connects
 a second, SQLite): the sync thread fell up to 2.5 s behind while players were being seated, and
-61-138 of 1,800 websocket handshakes waited past daphne's 5 s handshake timeout and were reset;
+61-107 of 1,800 websocket handshakes waited past daphne's 5 s handshake timeout and were reset;
 keeping the connection: 1.5 s at worst, no handshake lost (docs/benchmarks.md). On PostgreSQL each
 new connection is also a TCP connect and a login.
 
