@@ -54,7 +54,7 @@ class ErrorCode(StrEnum):
     SEAT_DROPPED = "input/seat_dropped"  # the grace period ran out; the seat is gone
     STALE_SEQ = "input/stale_seq"  # seq not above the last one received (repeat or old)
     SEQ_TOO_FAR = "input/seq_too_far"  # seq jumps too far ahead
-    QUEUE_FULL = "input/queue_full"  # too many queued inputs; the oldest was dropped
+    QUEUE_FULL = "input/queue_full"  # too many queued inputs; the oldest was dropped (at most once a second per seat)
     INVALID_INPUT = "input/invalid"  # the game cannot read this input
     NOT_YOUR_TURN = "input/not_your_turn"  # turn-based games: wait for your turn
     COLUMN_FULL = "input/column_full"  # connect four: that column is full

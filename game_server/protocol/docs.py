@@ -86,8 +86,9 @@ failed. An `error` means nothing of the request was applied.
   190 as a map.
 - All sockets that see the same view share one encoded frame per tick (encoded once per codec).
 - Inputs: `match.input` with `seq` above the previous one. A stale or repeated `seq`, a jump
-  of more than 1024, or a full input queue (8) gives an `error` with that `seq`; the game's own
-  refusals (`input/not_your_turn`, ...) arrive the same way after the tick.
+  of more than 1024, or a full input queue (8; at most one such error a second per seat) gives an
+  `error` with that `seq`; the game's own refusals (`input/not_your_turn`, ...) arrive the same
+  way after the tick.
 - `match.ended` follows the last frame once the result is saved.
 - Spectators (`match.spectate`) get the same frames of the spectators' view, held back by the
   lobby's `spectator_delay` seconds (their first snapshot too), and their `match.ended` after the
