@@ -425,7 +425,7 @@ class EngineWorker:
         self._spectator_channels: dict[str, set[str]] = {}
         self._count_flush: dict[str, asyncio.Task[None]] = {}
         self._replies: set[asyncio.Task[None]] = set()
-        self._quiet_until: dict[tuple[str, int], float] = {}  # (match, seat): no queue_full notice before
+        self._quiet_until: dict[str, dict[int, float]] = {}  # match -> seat -> no queue_full notice before
 
     def make_host(self, broadcaster: ChannelLayerBroadcaster, results: OrmResultSink) -> MatchHost:
         """The MatchHost this worker ticks its matches on (the cluster worker uses a leased one)."""
@@ -510,8 +510,7 @@ class EngineWorker:
             unregister(match_channel(match_id))
         for key in [k for k in self._seat_channel if k[0] == match_id]:
             del self._seat_channel[key]
-        for key in [k for k in self._quiet_until if k[0] == match_id]:
-            del self._quiet_until[key]
+        self._quiet_until.pop(match_id, None)
         self._spectator_channels.pop(match_id, None)
         flush = self._count_flush.pop(match_id, None)
         if flush is not None:
@@ -573,9 +572,10 @@ class EngineWorker:
         if rejected.code == p.ErrorCode.QUEUE_FULL:
             metrics.INPUTS_DROPPED.inc()
             now = time.monotonic()
-            if now < self._quiet_until.get((match_id, seat), 0.0):
+            quiet = self._quiet_until.setdefault(match_id, {})
+            if now < quiet.get(seat, 0.0):
                 return None
-            self._quiet_until[(match_id, seat)] = now + QUEUE_FULL_NOTICE_SECONDS
+            quiet[seat] = now + QUEUE_FULL_NOTICE_SECONDS
         error = p.Error(rid=message.get("rid"), code=rejected.code, message=rejected.message, seq=rejected.seq)
         return {"type": "match.frame", "frames": p.encode_all(error)}
 
