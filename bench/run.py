@@ -22,13 +22,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -89,7 +90,7 @@ class Server:
         """Start the server and wait until it listens."""
         if self.kind in ("skirmish", "skirmish-redis", "skirmish-redis-pubsub"):
             db = DATA / f"run-{self.port}.sqlite3"
-            shutil.copy(DATA / "template.sqlite3", db)
+            copy_database(DATA / "template.sqlite3", db)
             self.env = {
                 "DEBUG": "0",
                 "SECRET_KEY": "bench-not-secret-" + "x" * 40,
@@ -167,6 +168,14 @@ class Server:
 def loadgen_target(kind: str) -> str:
     """The load generator's --target for a server kind."""
     return "skirmish" if kind.startswith("skirmish") else kind
+
+
+def copy_database(source: Path, target: Path) -> None:
+    """A consistent copy of a SQLite database, WAL or not (SQLite's backup API)."""
+    for stale in (target, target.with_name(target.name + "-wal"), target.with_name(target.name + "-shm")):
+        stale.unlink(missing_ok=True)
+    with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(target)) as dst:
+        src.backup(dst)
 
 
 def seed_template(clients: int) -> Path:

@@ -3,6 +3,10 @@ HTTP requests to Django's per-request handling."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +17,8 @@ from django.db import connection
 
 from game_server import db
 from game_server.db import db_call
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _raw() -> Any:
@@ -77,3 +83,28 @@ async def test_a_killed_connection_costs_a_reconnect_not_a_failed_call(postgres)
 def postgres(transactional_db) -> None:
     if connection.vendor != "postgresql":
         pytest.skip("terminating a backend needs PostgreSQL (DATABASE_URL=postgres://...)")
+
+
+@pytest.mark.parametrize(("wal", "journal", "synchronous"), [("", "wal", 1), ("0", "delete", 2)])
+def test_sqlite_runs_in_wal_without_an_fsync_per_commit_unless_told_not_to(
+    tmp_path, wal: str, journal: str, synchronous: int
+) -> None:
+    """The embedded database's journal (settings/base.py): WAL with synchronous=NORMAL (1) by
+    default, SQLite's own rollback journal with FULL (2) under DB_SQLITE_WAL=0."""
+    path = tmp_path / "skirmish.sqlite3"
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{path}", "DB_SQLITE_WAL": wal, "REDIS_URL": ""}
+    script = (
+        "from django.db import connection\n"
+        "with connection.cursor() as c:\n"
+        "    print(c.execute('PRAGMA journal_mode').fetchone()[0], c.execute('PRAGMA synchronous').fetchone()[0])\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", script],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split()[-2:] == [journal, str(synchronous)]
