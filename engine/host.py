@@ -131,7 +131,7 @@ class MatchHost:
         await asyncio.gather(*self._tasks.values(), return_exceptions=True)
 
     async def _run(self, match: Match) -> None:
-        schedule = Schedule(period=match.dt, t0=self.clock.now())
+        schedule = Schedule(period=match.dt, t0=self.clock.align(self.clock.now()))
         self.schedules[match.match_id] = schedule
         ended: MatchEnded | None = None
         try:

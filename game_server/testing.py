@@ -67,6 +67,10 @@ class ManualClock:
         """The current (manual) time in seconds."""
         return self.time
 
+    def align(self, moment: float) -> float:
+        """Any moment: this clock jumps to each deadline exactly."""
+        return moment
+
     async def sleep_until(self, deadline: float) -> None:
         """Park until a test releases this sleeper."""
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()

@@ -77,6 +77,9 @@ class FakeClock:
     def now(self) -> float:
         return self.t
 
+    def align(self, moment: float) -> float:
+        return moment
+
     async def sleep_until(self, deadline: float) -> None:
         self.t = max(self.t, deadline) + 0.0005
         self.wakes += 1
