@@ -375,15 +375,18 @@ def main(argv: list[str] | None = None) -> int:
     points: list[dict[str, Any]] = []
     for earlier in a.merge:
         points.extend(judge(p, a.rate) for p in json.loads(Path(earlier).read_text())["points"])
-    for kind in [s for s in servers if s and ms]:
-        failed = 0
-        for m in ms:
+    # Each M runs every server in turn, so the VM's drift over a sweep (tens of percent within an
+    # hour, measured) falls on the servers alike instead of on whichever ran last.
+    kinds = [s for s in servers if s]
+    failed = dict.fromkeys(kinds, 0)
+    for m in ms:
+        for kind in kinds:
+            if failed[kind] >= 2 and not a.keep_going:
+                continue  # (two failures in a row: this server's sweep is over)
             point = measure(kind, m, a, tokens if kind.startswith("skirmish") else None)
             points.append(point)
             print(table([point]).splitlines()[-1], flush=True)
-            failed = 0 if point["ok"] else failed + 1
-            if failed == 2 and not a.keep_going:
-                break
+            failed[kind] = 0 if point["ok"] else failed[kind] + 1
     latest = {(p["server"], p["matches"]): p for p in points}  # a point measured again replaces the earlier one
     order = list(dict.fromkeys(p["server"] for p in points))
     points = sorted(latest.values(), key=lambda p: (order.index(p["server"]), p["matches"]))
@@ -409,7 +412,8 @@ def report(points: list[dict[str, Any]], a: argparse.Namespace, before: Any, aft
         f"before/after: {before[0]:.2f} / {after[0]:.2f} (of this invocation). Written by `python -m bench.run` "
         f"(`--servers {a.servers} --matches {a.matches} --rate {a.rate}`"
         + "".join(f" `--merge {Path(m).name}`" for m in a.merge)
-        + "; a merged sweep's rows come first, a point measured again replaces the earlier one).",
+        + "; each M runs every server in turn; a merged sweep's rows come first, a point measured again replaces "
+        "the earlier one).",
         "",
         "Latency = client receive time − the server's tick time `t` (same clock). Loss = frames the server stamped "
         "in the window that a client did not get. bytes/client/s = websocket frames received (payload + frame "
