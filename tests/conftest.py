@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from channels.layers import channel_layers
+from django.db import connection
 
 
 @pytest.fixture(autouse=True)
@@ -43,3 +44,11 @@ def release_test_database(django_db_setup, django_db_blocker):
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
             " WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
+
+
+@pytest.fixture
+def postgres(transactional_db) -> None:
+    """Skip unless the test database is PostgreSQL: for what SQLite does not have (row locks,
+    backends to terminate). CI runs the suite on both (.ci/run)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL (row locks, server backends): set DATABASE_URL=postgres://...")

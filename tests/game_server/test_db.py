@@ -79,12 +79,6 @@ async def test_a_killed_connection_costs_a_reconnect_not_a_failed_call(postgres)
     assert await db_call(lambda: connection.cursor().connection.info.backend_pid)() != kept_pid
 
 
-@pytest.fixture
-def postgres(transactional_db) -> None:
-    if connection.vendor != "postgresql":
-        pytest.skip("terminating a backend needs PostgreSQL (DATABASE_URL=postgres://...)")
-
-
 @pytest.mark.parametrize(("wal", "journal", "synchronous"), [("", "wal", 1), ("0", "delete", 2)])
 def test_sqlite_runs_in_wal_without_an_fsync_per_commit_unless_told_not_to(
     tmp_path, wal: str, journal: str, synchronous: int

@@ -1,4 +1,4 @@
-"""Lobby test helpers: users, and a marker for tests that need PostgreSQL."""
+"""Lobby test helpers: users and a live server (the `postgres` skip is in tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import connection
 
 from tests.e2e import server as e2e
 
@@ -19,13 +18,6 @@ def make_user(db) -> Callable[[str], object]:
         return get_user_model().objects.create_user(username=name)  # no password: no slow hashing
 
     return make
-
-
-@pytest.fixture
-def postgres(transactional_db) -> None:
-    """Skip unless the test database is PostgreSQL (row locks are what these tests prove)."""
-    if connection.vendor != "postgresql":
-        pytest.skip("race tests need PostgreSQL row locks: set DATABASE_URL=postgres://... (SQLite serializes writes)")
 
 
 @pytest.fixture
