@@ -24,13 +24,14 @@ which is why Django asks for `CONN_MAX_AGE = 0` under ASGI. Inside a request (as
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import time
 from collections.abc import Awaitable, Callable
 from typing import ParamSpec, TypeVar
 
 from asgiref.sync import SyncToAsync
-from django.db import close_old_connections, connections
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, close_old_connections, connections
 
 KEEP_SECONDS = 300.0
 
@@ -56,6 +57,35 @@ def db_call(func: Callable[_P, _R]) -> Callable[_P, Awaitable[_R]]:
                 tidy_connections()
 
     return SyncToAsync(run, thread_sensitive=True)
+
+
+def on_disk(func: Callable[_P, _R]) -> Callable[_P, _R]:
+    """`func` with its commits on disk when it returns, not only in the OS's cache.
+
+    SQLite here runs in WAL with `synchronous=NORMAL` (settings/base.py): the WAL is synced at
+    checkpoints, not at each commit, so a commit survives a killed process but maybe not a power
+    cut. A caller that drops its own copy once the database has the data (the result outbox)
+    runs the call through this: the connection takes it with `synchronous=FULL` (the WAL synced
+    at each commit), then goes back. Other databases sync their commits anyway."""
+
+    @functools.wraps(func)
+    def run(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        conn = connections[DEFAULT_DB_ALIAS]
+        if conn.vendor != "sqlite":
+            return func(*args, **kwargs)
+        with conn.cursor() as cursor:
+            cursor.execute("PRAGMA synchronous")
+            level = int(cursor.fetchone()[0])
+            if level < 2:
+                cursor.execute("PRAGMA synchronous=FULL")
+        try:
+            return func(*args, **kwargs)
+        finally:
+            if level < 2:
+                with contextlib.suppress(DatabaseError), conn.cursor() as cursor:
+                    cursor.execute(f"PRAGMA synchronous={level}")
+
+    return run
 
 
 def tidy_connections() -> None:

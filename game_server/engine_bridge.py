@@ -30,7 +30,7 @@ from engine.host import MatchHost
 from engine.match import ALL, SPECTATORS, Audience, Frame, InputRejected, Match, MatchEnded, Outbound
 from game_server import metrics
 from game_server import protocol as p
-from game_server.db import db_call
+from game_server.db import db_call, on_disk
 from game_server.outbox import ResultOutbox, as_record_kwargs
 from game_server.spectators import Encoded, SpectatorFeed, live_list_changed
 from lobby import selectors, services
@@ -308,7 +308,7 @@ class OrmResultSink:
         tries = 0
         while True:
             try:
-                _, first = await db_call(services.match_result_record)(**as_record_kwargs(result))
+                _, first = await db_call(on_disk(services.match_result_record))(**as_record_kwargs(result))
                 self.outbox.remove(match_id)
                 logger.info("match %s: result %s at tick %s", match_id, "saved" if first else "known", result["ticks"])
                 return True

@@ -1,7 +1,8 @@
 """A durable outbox for match results, so a database outage never loses one.
 
 A finished match's result is written here (one JSON file per match, written atomically) before
-the database is tried; the file goes away only once the database has it. A worker that starts
+the database is tried; the file goes away only once the database has it on disk (on SQLite's
+WAL, the save is run with every commit synced: `game_server.db.on_disk`). A worker that starts
 finds what an earlier process left and saves it. `lobby.services.match_result_record` is
 idempotent (a conditional UPDATE on the running match), so a result saved twice counts once.
 """

@@ -102,3 +102,50 @@ def test_sqlite_runs_in_wal_without_an_fsync_per_commit_unless_told_not_to(
     )
     assert run.returncode == 0, run.stderr
     assert run.stdout.split()[-2:] == [journal, str(synchronous)]
+
+
+def _synchronous() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA synchronous")
+        return int(cursor.fetchone()[0])
+
+
+@pytest.fixture
+def sqlite(transactional_db) -> None:
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's sync levels (PostgreSQL syncs each commit anyway)")
+
+
+async def test_on_disk_runs_its_call_with_each_commit_synced_then_goes_back(sqlite) -> None:
+    assert await db_call(_synchronous)() == 1  # NORMAL: settings/base.py
+    assert await db_call(db.on_disk(_synchronous))() == 2  # FULL
+    assert await db_call(_synchronous)() == 1
+
+
+async def test_on_disk_goes_back_when_its_call_fails(sqlite) -> None:
+    def fail() -> None:
+        raise ValueError("no")
+
+    with pytest.raises(ValueError):
+        await db_call(db.on_disk(fail))()
+    assert await db_call(_synchronous)() == 1
+
+
+async def test_a_match_result_is_synced_before_its_outbox_file_goes(sqlite, settings, tmp_path, monkeypatch) -> None:
+    from game_server.engine_bridge import OrmResultSink
+    from lobby import services
+
+    settings.SKIRMISH_OUTBOX_DIR = str(tmp_path)
+    levels: list[int] = []
+
+    def record(**kwargs: Any) -> tuple[None, bool]:
+        levels.append(_synchronous())
+        return None, True
+
+    monkeypatch.setattr(services, "match_result_record", record)
+    sink = OrmResultSink(layer=None, worker=None)  # type: ignore[arg-type]
+    result = {"match_id": "m-1", "placements": {"0": 1}, "scores": {"0": 3.0}, "reason": "time", "ticks": 9}
+    sink.outbox.put(result)
+    assert await sink.save(result, attempts=1)
+    assert levels == [2]
+    assert sink.outbox.pending() == []
