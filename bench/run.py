@@ -306,8 +306,8 @@ def table(points: list[dict[str, Any]]) -> str:
     """The markdown table of all points."""
     head = (
         "| server | M | clients | server CPU | µs/frame | RSS MB | p50 ms | p99 ms | loss | ticks/s | jitter p99 ms "
-        "| late > 2 ms | overruns | bytes/client/s | loadgen CPU | ok |\n"
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
+        "| late > 2 ms | overruns | bytes/client/s | loadgen CPU | failed setups | ok |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
     )
     rows = [
         f"| {p['server']} | {p['matches']} | {p['clients']} | {fmt(p['cpu_percent'], '{:.0f} %')} "
@@ -317,6 +317,7 @@ def table(points: list[dict[str, Any]]) -> str:
         f"| {fmt(None if p.get('late_share') is None else 100 * p['late_share'], '{:.1f} %')} "
         f"| {fmt(p.get('overruns'), '{}')} "
         f"| {fmt(p['bytes_per_client_s'], '{:.0f}')} | {fmt(p['loadgen_cpu_percent'], '{:.0f} %')} "
+        f"| {fmt(p.get('connect_failures'), '{}')} "
         f"| {'yes' if p['ok'] else 'no'}{'' if p.get('on_time', True) else ' (late ticks)'} |"
         for p in points
     ]
@@ -418,7 +419,9 @@ def report(points: list[dict[str, Any]], a: argparse.Namespace, before: Any, aft
         "Latency = client receive time − the server's tick time `t` (same clock). Loss = frames the server stamped "
         "in the window that a client did not get. bytes/client/s = websocket frames received (payload + frame "
         "header, no TCP/IP). µs/frame = server CPU time / frames delivered. ticks/s = ticks the server stamped "
-        "per second (mean of matches). ok = p99 < 50 ms, loss < 1 %, no failed connects; late ticks = ticks/s < 95 % "
+        "per second (mean of matches). failed setups = matches whose clients "
+        "could not all connect and be seated within the load generator's 60 s (or clients missing from its "
+        "report). ok = p99 < 50 ms, loss < 1 %, no failed setups; late ticks = ticks/s < 95 % "
         "of the rate (the server fell behind its clock: fewer frames, none counted as lost). Jitter p99 = how late "
         "tick starts were against their fixed schedule (upper bound of the `skirmish_tick_lateness_seconds` bucket "
         "holding the 99th percentile), late > 2 ms = share of tick starts later than that, overruns = tick slots "
