@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.run import connect_failures, jitter, judge
+from bench.run import connect_failures, jitter, judge, table
 
 B = "skirmish_tick_lateness_seconds_bucket"
 
@@ -36,3 +36,16 @@ def test_a_point_with_a_crashed_load_generator_process_is_not_ok():
     assert not judge(point, 20)["ok"]
     assert connect_failures({"clients": 1200, "connect_failures": ["lt00001: refused"]}, 1200) == 1
     assert judge({**point, "connect_failures": connect_failures({"clients": 1200}, 1200)}, 20)["ok"]
+
+
+def test_the_table_says_how_many_setups_failed():
+    base = {"server": "skirmish", "matches": 500, "clients": 3000, "cpu_percent": 100.0, "us_per_frame": 46.0}
+    base |= {"rss_mb": 367.0, "p50": 0.1, "p99": 4.9, "loss": 0.0, "tick_rate": 16.6, "bytes_per_client_s": 757.0}
+    base |= {"loadgen_cpu_percent": 40.0}
+    failed = judge({**base, "connect_failures": 282}, 20)
+    passed = judge({**base, "connect_failures": 0, "tick_rate": 20.0}, 20)
+    head, _, row_failed, row_passed = table([failed, passed]).splitlines()
+    columns = [c.strip() for c in head.strip("|").split("|")]
+    at = columns.index("failed setups")
+    assert [c.strip() for c in row_failed.strip("|").split("|")][at:] == ["282", "no (late ticks)"]
+    assert [c.strip() for c in row_passed.strip("|").split("|")][at:] == ["0", "yes"]
