@@ -128,3 +128,37 @@ def test_logged_inputs_leave_the_garbage_collectors_tracking():
     gc.collect()
     assert len(match.log) == 5
     assert not any(gc.is_tracked(entry) for entry in match.log)
+
+
+def test_repeated_inputs_leave_tracking_at_their_first_young_collection():
+    # An entry holding a data tuple that is still tracked stays tracked through that collection
+    # (the collector looks at the entry first), so every entry reached the middle generation:
+    # 27,000 of them per middle collection at 100 matches, 4-12 ms pauses. Data seen before is
+    # shared, already untracked.
+    import gc
+
+    match = arena_match()
+    match.receive_input(0, 1, {"dx": 1, "dy": 0})
+    match.advance()
+    gc.collect()
+    for seq in range(2, 12):
+        match.receive_input(0, seq, {"dx": 1, "dy": 0})
+        match.receive_input(1, seq, {"dx": 0, "dy": -1} if seq > 2 else {"dx": 1, "dy": 0})
+        match.advance()
+    gc.collect(0)
+    new = match.log[1:]
+    assert len(new) == 20
+    assert sum(gc.is_tracked(entry) for entry in new) <= 1  # (the first {"dx": 0, "dy": -1} one)
+
+
+def test_shared_input_data_keeps_each_values_type_and_its_bound(monkeypatch):
+    from engine import match as match_module
+
+    entries = [match_module._compact((0, 0, "input", 1, {"a": v})) for v in (True, 1, "1", None, 1)]
+    assert [type(e[4][1]) for e in entries] == [bool, int, str, type(None), int]
+    assert entries[1][4] is entries[4][4]
+    monkeypatch.setattr(match_module, "_shared_data", {})
+    monkeypatch.setattr(match_module, "SHARED_DATA_MAX", 3)
+    for v in range(10):
+        assert match_module._compact((0, 0, "input", 1, {"a": v}))[4] == ("a", v)
+    assert len(match_module._shared_data) == 3
