@@ -14,6 +14,7 @@ pair (tested).
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Iterable
 from typing import Any
 
@@ -30,9 +31,9 @@ def diff(old: Tree, new: Tree) -> Tree:
             changed[key] = value
             continue
         before = old[key]
-        if before == value and type(before) is type(value):
-            continue
         kind = type(value)
+        if before == value and type(before) is kind and (kind not in _CONTAINERS or _same(before, value)):
+            continue
         if kind is dict and type(before) is dict:
             nested[key] = diff(before, value)
         elif kind is int and type(before) is int and abs(value - before) < abs(value):
@@ -50,6 +51,15 @@ def diff(old: Tree, new: Tree) -> Tree:
     if nested:
         out["sub"] = nested
     return out
+
+
+_CONTAINERS = (dict, list)
+
+
+def _same(old: Any, new: Any) -> bool:
+    """For two containers that are `==`: the same types all the way down too (`==` takes [0] for
+    [False] and [1.0], which a client would not). pickle writes each type its own way, in C."""
+    return old is new or pickle.dumps(old, 5) == pickle.dumps(new, 5)
 
 
 def patch(old: Tree, delta: Tree) -> Tree:

@@ -45,6 +45,10 @@ def _q(value: float) -> int:
     return round(value * 100)
 
 
+_SIZE = [_q(WIDTH), _q(HEIGHT)]
+_PILLARS = [[_q(x), _q(y), _q(r)] for x, y, r in PILLARS]
+
+
 @dataclass(slots=True)
 class Body:
     """One player's disc."""
@@ -165,10 +169,10 @@ class Arena(Game[ArenaState]):
     def view(self, state: ArenaState, viewer: Viewer) -> Data:
         return {
             "names": state.names,
-            "size": [_q(WIDTH), _q(HEIGHT)],
+            "size": _SIZE,  # (the same objects every tick: the diff skips them at once)
             "radius": _q(RADIUS),
             "pickup_radius": _q(PICKUP_RADIUS),
-            "pillars": [[_q(x), _q(y), _q(r)] for x, y, r in PILLARS],
+            "pillars": _PILLARS,
             "time_limit_ms": round(state.time_limit * 1000),
             "score_limit": state.score_limit,
             "elapsed_ds": math.floor(state.elapsed * 10 + 1e-9),  # tenths of a second

@@ -47,6 +47,20 @@ def test_patch_of_diff_gives_the_new_tree_with_its_types(old: dict[str, Any], ne
     assert strict(patch(old, diff(old, new))) == strict(new)
 
 
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ({"x": {"a": 0, "b": None}}, {"x": {"a": False, "b": None}}),  # found by the property test above
+        ({"x": [1, 2]}, {"x": [1.0, 2]}),
+        ({"x": {"p": [[True]]}}, {"x": {"p": [[1]]}}),
+    ],
+)
+def test_a_change_of_type_inside_an_equal_looking_container_is_sent(old: dict[str, Any], new: dict[str, Any]):
+    # `==` takes 0 for False and 1 for 1.0; a JSON client would then keep the old type.
+    assert diff(old, new) != {}
+    assert strict(patch(old, diff(old, new))) == strict(new)
+
+
 def test_small_int_changes_travel_as_increments_and_others_are_set():
     old = {"x": 2000, "score": 3, "on": True, "flag": 1, "v": 1.5, "far": 5}
     new = {"x": 2040, "score": 4, "on": False, "flag": True, "v": 2.5, "far": -5}
