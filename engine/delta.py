@@ -31,6 +31,8 @@ def diff(old: Tree, new: Tree) -> Tree:
             changed[key] = value
             continue
         before = old[key]
+        if before is value:  # (a part the view reuses every tick: no walk through it)
+            continue
         kind = type(value)
         if before == value and type(before) is kind and (kind not in _CONTAINERS or _same(before, value)):
             continue
@@ -59,7 +61,7 @@ _CONTAINERS = (dict, list)
 def _same(old: Any, new: Any) -> bool:
     """For two containers that are `==`: the same types all the way down too (`==` takes [0] for
     [False] and [1.0], which a client would not). pickle writes each type its own way, in C."""
-    return old is new or pickle.dumps(old, 5) == pickle.dumps(new, 5)
+    return pickle.dumps(old, 5) == pickle.dumps(new, 5)
 
 
 def patch(old: Tree, delta: Tree) -> Tree:
