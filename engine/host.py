@@ -8,6 +8,12 @@ monotonic clock. Sleeping `period` after each tick would add every tick's own ru
 loop's wake-up lateness, so a 10-minute match would drift by seconds. A tick that starts late is
 counted (`late_ticks`); when the loop falls more than MAX_CATCHUP ticks behind, the missed slots
 are skipped and counted as `overruns` rather than run in a burst.
+
+Why matches are spread over phases: matches that start together (a burst of lobbies starting, a
+worker resuming its matches) would tick in the same loop turn for their whole life, and every
+tick due during that turn would start late behind it. A new match's first tick goes to the least
+used of the period's PHASES (1 ms apart at 20 Hz), the soonest of those, so at most one period
+after it was started.
 """
 
 from __future__ import annotations
@@ -25,6 +31,8 @@ from engine.ports import Broadcaster, Clock, MonotonicClock, ResultSink
 logger = logging.getLogger(__name__)
 
 MAX_CATCHUP = 3
+PHASE = 0.001  # seconds between the phases new matches are spread over (the clock's grid)
+MAX_PHASES = 100
 
 
 @dataclass(slots=True)
@@ -131,7 +139,7 @@ class MatchHost:
         await asyncio.gather(*self._tasks.values(), return_exceptions=True)
 
     async def _run(self, match: Match) -> None:
-        schedule = Schedule(period=match.dt, t0=self.clock.align(self.clock.now()))
+        schedule = Schedule(period=match.dt, t0=self._first_tick(match.dt))
         self.schedules[match.match_id] = schedule
         ended: MatchEnded | None = None
         try:
@@ -161,6 +169,22 @@ class MatchHost:
             self.tick_seconds.pop(match.match_id, None)
             self._tasks.pop(match.match_id, None)
         await self.results.record(match, ended)
+
+    def _first_tick(self, period: float) -> float:
+        """When a new match's first tick is due: the soonest start in the least used phase."""
+        phases = max(1, min(MAX_PHASES, round(period / PHASE)))
+        width = period / phases
+
+        def phase(moment: float) -> int:
+            return round((moment % period) / width) % phases
+
+        used = [0] * phases
+        for schedule in self.schedules.values():
+            if schedule.period == period:
+                used[phase(schedule.t0)] += 1
+        now = self.clock.now()
+        starts = [self.clock.align(now + k * width) for k in range(phases)]
+        return min(starts, key=lambda start: used[phase(start)])  # (min keeps the first, soonest, of a tie)
 
     async def _tick(self, match: Match) -> MatchEnded | None:
         started = time.perf_counter()

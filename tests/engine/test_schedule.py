@@ -156,3 +156,67 @@ async def test_the_host_counts_a_stalled_tick_and_skips_rather_than_bursts():
     after = times[11 + MAX_CATCHUP]
     assert after - times[11] > 0.04  # then the schedule resumes on its slots, no burst
     assert recorder.ended is not None and recorder.ended.tick == 100
+
+
+class ParkedClock:
+    """Time stands still at T0 (or a given moment) and no sleeper ever wakes: only first deadlines are set."""
+
+    def __init__(self, now: float = T0) -> None:
+        self.t = now
+
+    def now(self) -> float:
+        return self.t
+
+    def align(self, moment: float) -> float:
+        return moment
+
+    async def sleep_until(self, deadline: float) -> None:
+        await asyncio.get_running_loop().create_future()
+
+
+def numbered_arena(i: int, rate: int) -> Match:
+    match = arena(rate, 30)
+    match.match_id = f"m{rate}-{i}"
+    return match
+
+
+def phases(host: MatchHost, period: float, width: float) -> list[int]:
+    return sorted(round((s.t0 % period) / width) % round(period / width) for s in host.schedules.values())
+
+
+@pytest.mark.parametrize(("rate", "count"), [(20, 100), (60, 40)])
+async def test_matches_started_together_are_spread_over_the_period(rate: int, count: int):
+    """A burst of starts must not tick in one loop turn forever: each phase gets its share."""
+    clock = ParkedClock()
+    recorder = Recorder(clock, cost=0.0)  # type: ignore[arg-type]
+    host = MatchHost(recorder, recorder, clock)
+    tasks = [host.start(numbered_arena(i, rate)) for i in range(count)]
+    await asyncio.sleep(0)
+    period = 1 / rate
+    slots = round(period / 0.001)  # 50 phases at 20 Hz, 17 at 60 Hz
+    taken = phases(host, period, period / slots)
+    assert len(taken) == count
+    assert {taken.count(k) for k in range(slots)} <= {count // slots, count // slots + 1}
+    assert all(T0 <= s.t0 < T0 + period for s in host.schedules.values())  # none waits past one period
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def test_a_new_match_takes_the_soonest_free_phase_and_a_lone_one_starts_at_once():
+    clock = ParkedClock()
+    recorder = Recorder(clock, cost=0.0)  # type: ignore[arg-type]
+    host = MatchHost(recorder, recorder, clock)
+    tasks = [host.start(numbered_arena(0, 20))]
+    await asyncio.sleep(0)
+    assert host.schedules["m20-0"].t0 == T0  # nobody else: no wait at all
+    clock.t = T0 + 0.0101  # 10.1 ms on: the phase at 10 ms is gone by, the next one is free
+    tasks.append(host.start(numbered_arena(1, 20)))
+    await asyncio.sleep(0)
+    assert host.schedules["m20-1"].t0 == pytest.approx(T0 + 0.0101, abs=1e-9)
+    tasks.append(host.start(numbered_arena(2, 20)))  # its phase is taken now: the next one
+    await asyncio.sleep(0)
+    assert host.schedules["m20-2"].t0 == pytest.approx(T0 + 0.0111, abs=1e-9)
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
