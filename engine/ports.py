@@ -75,10 +75,14 @@ class MonotonicClock:
         sleepers = self._slots.get(slot)
         if sleepers is None:
             sleepers = self._slots[slot] = []
-            loop.call_at(wake_at, self._wake, slot)
+            self._schedule(loop, slot)
         future = loop.create_future()  # one each: a cancelled sleeper cancels only its own
         sleepers.append(future)
         await future
+
+    def _schedule(self, loop: asyncio.AbstractEventLoop, slot: int) -> None:
+        """Have `_wake(slot)` called at the slot's moment (a subclass may use another timer)."""
+        loop.call_at(slot * self.GRAIN, self._wake, slot)
 
     def _wake(self, slot: int) -> None:
         for future in self._slots.pop(slot, ()):

@@ -30,6 +30,7 @@ from engine.host import MatchHost
 from engine.match import ALL, SPECTATORS, Audience, Frame, InputRejected, Match, MatchEnded, Outbound
 from game_server import metrics
 from game_server import protocol as p
+from game_server.clock import tick_clock
 from game_server.db import db_call, on_disk
 from game_server.outbox import ResultOutbox, as_record_kwargs
 from game_server.spectators import Encoded, SpectatorFeed, live_list_changed
@@ -429,7 +430,7 @@ class EngineWorker:
 
     def make_host(self, broadcaster: ChannelLayerBroadcaster, results: OrmResultSink) -> MatchHost:
         """The MatchHost this worker ticks its matches on (the cluster worker uses a leased one)."""
-        return MatchHost(broadcaster, results)
+        return MatchHost(broadcaster, results, tick_clock())
 
     async def may_record(self, match_id: str) -> bool:
         """Whether this worker may write the match's result (the cluster worker checks its lease)."""

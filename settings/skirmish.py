@@ -6,7 +6,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from game_server import netsim
 from settings.base import BASE_DIR, DEBUG, REDIS_URL
-from settings.env import env_int, env_list, env_str
+from settings.env import env_bool, env_int, env_list, env_str
 
 #: Tick rate of every new match (1..60 Hz); unset: each game's own (`Game.tick_rate`, arena 20).
 SKIRMISH_TICK_RATE: int | None = env_int("TICK_RATE", 20, 1, 60) if env_str("TICK_RATE") else None
@@ -63,6 +63,10 @@ SKIRMISH_SLOW_CLIENT_SECONDS = env_int("SLOW_CLIENT_SECONDS", 5, 1)
 SKIRMISH_FANOUT = env_str("FANOUT", "direct")
 if SKIRMISH_FANOUT not in ("direct", "layer"):
     raise ImproperlyConfigured("FANOUT must be direct or layer")
+
+#: Wake ticks with a Linux timerfd (to the microsecond) rather than the event loop's timers,
+#: which epoll rounds up to the next millisecond (game_server/clock.py).
+SKIRMISH_TICK_TIMERFD = env_bool("TICK_TIMERFD", True)
 
 #: Games to register besides the shipped ones: "package.module:ClassName", comma-separated.
 SKIRMISH_EXTRA_GAMES = env_list("EXTRA_GAMES")

@@ -36,6 +36,8 @@ from django.conf import settings
 
 from engine.host import MatchHost
 from engine.match import Match, MatchEnded
+from engine.ports import Clock
+from game_server.clock import tick_clock
 from game_server.cluster import checkpoint
 from game_server.cluster.store import ClusterStore
 from game_server.db import db_call
@@ -76,8 +78,10 @@ class Lease:
 class LeasedHost(MatchHost):
     """A MatchHost whose ticks wait while the match's lease is not (yet, again) trusted."""
 
-    def __init__(self, broadcaster: ChannelLayerBroadcaster, results: OrmResultSink, leases: dict[str, Lease]) -> None:
-        super().__init__(broadcaster, results)
+    def __init__(
+        self, broadcaster: ChannelLayerBroadcaster, results: OrmResultSink, leases: dict[str, Lease], clock: Clock
+    ) -> None:
+        super().__init__(broadcaster, results, clock)
         self.leases = leases
 
     async def gate(self, match: Match) -> None:
@@ -109,7 +113,7 @@ class ClusterWorker(EngineWorker):
         self.stopping = False
 
     def make_host(self, broadcaster: ChannelLayerBroadcaster, results: OrmResultSink) -> MatchHost:
-        return LeasedHost(broadcaster, results, self.leases)
+        return LeasedHost(broadcaster, results, self.leases, tick_clock())
 
     def holds(self, match_id: str) -> bool:
         """Whether this worker's lease on the match is trusted right now."""
