@@ -22,7 +22,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from engine.game import Data, Outcome, Viewer
 from engine.match import Frame, InputRejected, Match, MatchEnded
@@ -46,7 +46,7 @@ class Schedule:
     slot: int = 0
     late_ticks: int = 0
     overruns: int = 0
-    lateness: list[float] = field(default_factory=list)
+    lateness: float = 0.0  # how late the last due slot started (seconds)
 
     def deadline(self) -> float:
         """When the next tick is due."""
@@ -57,9 +57,7 @@ class Schedule:
         late = now - self.deadline()
         if late < 0:
             return 0
-        self.lateness.append(late)
-        if len(self.lateness) > 4096:
-            del self.lateness[:2048]
+        self.lateness = late
         if late > self.late_after:
             self.late_ticks += 1
         behind = int(late / self.period) + 1
@@ -148,7 +146,7 @@ class MatchHost:
                 late, overruns = schedule.late_ticks, schedule.overruns
                 due = schedule.due(self.clock.now())
                 if self.on_due is not None and due:
-                    self.on_due(schedule.lateness[-1])
+                    self.on_due(schedule.lateness)
                 self.late_ticks_total += schedule.late_ticks - late
                 self.overruns_total += schedule.overruns - overruns
                 for _ in range(due):

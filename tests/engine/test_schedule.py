@@ -220,3 +220,20 @@ async def test_a_new_match_takes_the_soonest_free_phase_and_a_lone_one_starts_at
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def test_a_schedule_keeps_no_history_however_long_the_match() -> None:
+    """Hundreds of matches tick for an hour each: a schedule is the same few words throughout."""
+    import tracemalloc
+
+    period = 0.05
+    schedule = Schedule(period=period, t0=T0)
+    schedule.due(T0)
+    tracemalloc.start()
+    before = tracemalloc.take_snapshot()
+    for k in range(1, 10_000):
+        schedule.due(T0 + k * period + 0.0003)
+    grown = sum(s.size_diff for s in tracemalloc.take_snapshot().compare_to(before, "filename"))
+    tracemalloc.stop()
+    assert schedule.lateness == pytest.approx(0.0003)
+    assert grown < 8_000
