@@ -34,7 +34,13 @@
    on (control frames, fragments, bigger or partial frames, bad UTF-8) goes to autobahn unchanged,
    after the frames before it, so order, limits and close codes are autobahn's.
 
-Replies, errors and lobby messages are never dropped. Under another ASGI server, or under
+7. **Sends after the client left are dropped.** A reply that was on its way (a lobby request
+   waiting on the database) when the client closed or dropped the connection would make
+   autobahn raise `Disconnected` in the consumer, which then died without its
+   `websocket_disconnect` (no seat given up, no socket count returned; "Exception inside
+   application" in the log). It is dropped here; the disconnect event is already queued.
+
+Replies, errors and lobby messages are never dropped while the socket is open. Under another ASGI server, or under
 Channels' WebsocketCommunicator, none of this is installed and the extra keys are ignored.
 """
 
@@ -96,8 +102,10 @@ def install(*, slow_bytes: int, slow_seconds: float, drain_seconds: float) -> bo
 
     def handle_reply(self: Any, message: dict[str, Any]) -> None:
         kind = message.get("type")
-        if kind == "websocket.send" and message.get("droppable"):
-            if _behind(self):
+        if kind == "websocket.send":
+            if self.state in (self.STATE_CLOSING, self.STATE_CLOSED):
+                return  # the client left while its reply was on the way; its websocket.disconnect follows
+            if message.get("droppable") and _behind(self):
                 return
         elif kind == "websocket.close" and self.state == self.STATE_OPEN:
             _close(self, message.get("code") or 1000, message.get("reason") or "")

@@ -108,3 +108,15 @@ def test_an_input_never_overtakes_a_message_queued_or_being_handled_before_it() 
     daphne_adapter.received(proto)  # the consumer is done with "lobby"
     proto.onMessage(b"in3", True)  # the backlog goes first, in order, then in3
     assert taken == [b"in1", b"in2", b"in3"] and not queued and proto._skirmish_pending == 0
+
+
+@pytest.mark.parametrize("state", ["STATE_CLOSING", "STATE_CLOSED"])
+def test_a_reply_after_the_client_left_is_dropped_not_raised_in_the_consumer(state: str) -> None:
+    """autobahn raises Disconnected for a send on a socket that is closing; the consumer would die
+    of it before its websocket_disconnect ran (no seat given up, the socket still counted)."""
+    daphne_adapter.install(slow_bytes=256 * 1024, slow_seconds=5.0, drain_seconds=1.0)
+    proto = WebSocketProtocol.__new__(WebSocketProtocol)
+    proto.client_addr = ("test", 1)
+    proto.state = getattr(WebSocketProtocol, state)
+    proto.handle_reply({"type": "websocket.send", "bytes": b"a lobby update"})
+    proto.handle_reply({"type": "websocket.send", "text": "an error frame"})
