@@ -380,7 +380,9 @@ def _lobby_payloads(lobby_id: int) -> LobbyPayloads:
     lobby = Lobby.objects.select_related("host").filter(pk=lobby_id).first()
     if lobby is None:
         return None
-    return selectors.lobby_info(lobby=lobby), selectors.lobby_summary(lobby=lobby)
+    info = selectors.lobby_info(lobby=lobby)
+    lobby.players = len(info["members"])  # (what lobby_summary would count in a query of its own)
+    return info, selectors.lobby_summary(lobby=lobby)
 
 
 def with_payloads(op: Callable[..., Lobby]) -> Callable[..., tuple[Lobby, LobbyPayloads]]:

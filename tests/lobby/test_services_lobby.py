@@ -222,3 +222,18 @@ def test_matches_tick_at_the_games_rate_unless_the_server_sets_one(alice, bob, s
     services.lobby_ready_set(user=bob, ready=True)
     spec = services.lobby_start(user=alice)
     assert spec.tick_rate == expected and Match.objects.get(pk=spec.match_id).tick_rate == expected
+
+
+def test_a_lobby_update_is_read_in_two_queries_and_counts_its_players(alice, bob, django_assert_num_queries):
+    """Every lobby request reads the lobby's state for its members and the list: on a busy server
+    the database thread is what players wait for while they are seated."""
+    from game_server.engine_bridge import _lobby_payloads
+
+    lobby = open_lobby(alice)
+    services.lobby_join(user=bob, lobby_id=lobby.pk)
+    with django_assert_num_queries(2):  # the lobby with its host, the members with their users
+        payloads = _lobby_payloads(lobby.pk)
+    assert payloads is not None
+    info, summary = payloads
+    assert [m["user"]["name"] for m in info["members"]] == ["alice", "bob"]
+    assert summary["players"] == 2 and summary["host"] == "alice"
