@@ -89,6 +89,7 @@ class TimerfdClock(MonotonicClock):
         loop.add_reader(self._fd, self._fire)
         self._loop = loop
         self._armed = None
+        self._pending.clear()  # (the old loop's slots: never armed again)
 
     def _arm(self, slot: int) -> None:
         moment = slot * self.GRAIN

@@ -34,14 +34,15 @@
    on (control frames, fragments, bigger or partial frames, bad UTF-8) goes to autobahn unchanged,
    after the frames before it, so order, limits and close codes are autobahn's.
 
-7. **Sends after the client left are dropped.** A reply that was on its way (a lobby request
-   waiting on the database) when the client closed or dropped the connection would make
-   autobahn raise `Disconnected` in the consumer, which then died without its
-   `websocket_disconnect` (no seat given up, no socket count returned; "Exception inside
-   application" in the log). It is dropped here; the disconnect event is already queued.
+7. **Sends after the client left are dropped.** A reply or lobby update on its way while the
+   client's socket was closing made autobahn raise `Disconnected` in the consumer, which then
+   died without running `websocket_disconnect` (no seat given up, the socket still counted
+   against its address; "Exception inside application" in the log). It is dropped here; the
+   disconnect event follows as usual.
 
-Replies, errors and lobby messages are never dropped while the socket is open. Under another ASGI server, or under
-Channels' WebsocketCommunicator, none of this is installed and the extra keys are ignored.
+Replies, errors and lobby messages are never dropped while the socket is open. Under another ASGI
+server, or under Channels' WebsocketCommunicator, none of this is installed and the extra keys are
+ignored.
 """
 
 from __future__ import annotations
