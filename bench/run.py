@@ -77,6 +77,7 @@ class Server:
         self.log = log
         self.procs: list[subprocess.Popen[bytes]] = []
         self.env: dict[str, str] = {}
+        self.database: Path | None = None  # this run's copy of the template (removed by stop)
 
     def _spawn(self, cmd: list[str], env: dict[str, str] | None = None, cwd: Path = ROOT) -> subprocess.Popen[bytes]:
         out = open(self.log, "ab")
@@ -89,7 +90,7 @@ class Server:
     def start(self) -> None:
         """Start the server and wait until it listens."""
         if self.kind in ("skirmish", "skirmish-redis", "skirmish-redis-pubsub"):
-            db = DATA / f"run-{self.port}.sqlite3"
+            db = self.database = DATA / f"run-{self.port}.sqlite3"
             copy_database(DATA / "template.sqlite3", db)
             self.env = {
                 "DEBUG": "0",
@@ -122,7 +123,7 @@ class Server:
         wait_port(self.port, proc)
 
     def stop(self) -> None:
-        """Stop every process of the server."""
+        """Stop every process of the server, then remove its copy of the database."""
         for proc in self.procs:
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
@@ -132,6 +133,9 @@ class Server:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+        if self.database is not None:
+            for path in database_files(self.database):
+                path.unlink(missing_ok=True)
 
     def engine_metrics(self) -> dict[str, float] | None:
         """The tick counters and lateness buckets of the web process's engine (one-process kinds only)."""
@@ -170,9 +174,14 @@ def loadgen_target(kind: str) -> str:
     return "skirmish" if kind.startswith("skirmish") else kind
 
 
+def database_files(db: Path) -> tuple[Path, Path, Path]:
+    """A SQLite database's file and its WAL companions."""
+    return db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")
+
+
 def copy_database(source: Path, target: Path) -> None:
     """A consistent copy of a SQLite database, WAL or not (SQLite's backup API)."""
-    for stale in (target, target.with_name(target.name + "-wal"), target.with_name(target.name + "-shm")):
+    for stale in database_files(target):
         stale.unlink(missing_ok=True)
     with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(target)) as dst:
         src.backup(dst)
@@ -227,6 +236,8 @@ def measure(kind: str, m: int, a: argparse.Namespace, tokens_template: Path | No
         samples.append(server.sample())
     finally:
         server.stop()
+        if tokens_template is not None:
+            cache.unlink(missing_ok=True)
     run = json.loads(out.read_text()) if out.exists() else {}
     w0, w1 = run.get("window") or (samples[0][0], samples[-1][0])
     inside = [s for s in samples if w0 <= s[0] <= w1] or samples

@@ -1,4 +1,5 @@
-"""bench.run reads tick jitter from two /metrics scrapes inside the measured window."""
+"""bench.run: tick jitter from two /metrics scrapes inside the measured window, failed setups,
+and what a run leaves behind."""
 
 from __future__ import annotations
 
@@ -49,3 +50,26 @@ def test_the_table_says_how_many_setups_failed():
     at = columns.index("failed setups")
     assert [c.strip() for c in row_failed.strip("|").split("|")][at:] == ["282", "no (late ticks)"]
     assert [c.strip() for c in row_passed.strip("|").split("|")][at:] == ["0", "yes"]
+
+
+def test_a_stopped_server_leaves_no_copy_of_the_database(tmp_path, monkeypatch):
+    """Each point copies the template (WAL and all); a sweep of dozens must not leave them behind."""
+    import sqlite3
+    from contextlib import closing
+
+    from bench import run
+
+    monkeypatch.setattr(run, "DATA", tmp_path)
+    with closing(sqlite3.connect(tmp_path / "template.sqlite3")) as db:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("CREATE TABLE t (x)")
+    server = run.Server("skirmish", 20, tmp_path / "skirmish.log")
+    server.database = tmp_path / f"run-{server.port}.sqlite3"
+    run.copy_database(tmp_path / "template.sqlite3", server.database)
+    with closing(sqlite3.connect(server.database)) as db:  # a server's writes leave -wal and -shm
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("INSERT INTO t VALUES (1)")
+        db.commit()
+        assert any(path.exists() for path in run.database_files(server.database)[1:])
+    server.stop()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["template.sqlite3"]
