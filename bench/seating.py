@@ -52,9 +52,9 @@ def seat_matches(matches: int, prefix: str) -> tuple[dict[str, list[float]], dic
 
     from game_server.consumers.player import _restore
     from game_server.engine_bridge import _lobby_payloads, with_payloads
-    from game_server.spectators import _is_public, spectate_target
+    from game_server.spectators import live_entry, spectate_target
     from game_server.tokens import token_issue, token_user
-    from lobby import selectors, services
+    from lobby import services
 
     per = PLAYERS + SPECTATORS
     names = [f"{prefix}{i:05d}" for i in range(matches * per)]
@@ -67,10 +67,6 @@ def seat_matches(matches: int, prefix: str) -> tuple[dict[str, list[float]], dic
     def call(label: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         with counting(calls, statements, label):
             return fn(*args, **kwargs)
-
-    def live_list_changed(match_id: str) -> None:  # game_server.spectators.live_list_changed
-        if call("live_match", selectors.live_match, match_id=match_id) is None:
-            call("_is_public", _is_public, match_id)
 
     for m in range(matches):
         seated = []
@@ -97,11 +93,10 @@ def seat_matches(matches: int, prefix: str) -> tuple[dict[str, list[float]], dic
             call("lobby_ready_set", with_payloads(services.lobby_ready_set), user=user, ready=True)
         spec = call("lobby_start", services.lobby_start, user=host)
         call("_lobby_payloads", _lobby_payloads, lobby.pk)
-        live_list_changed(spec.match_id)
+        call("live_entry", live_entry, spec.match_id)
         for n, user in enumerate(seated[PLAYERS:], 1):
             call("spectate_target", spectate_target, user=user, match_id=spec.match_id, code=lobby.code)
-            call("match_spectators_set", services.match_spectators_set, match_id=spec.match_id, count=n)
-            live_list_changed(spec.match_id)
+            call("live_entry", live_entry, spec.match_id, spectators=n)
     return calls, statements
 
 

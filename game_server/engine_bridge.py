@@ -376,23 +376,27 @@ class OrmResultSink:
 LobbyPayloads = tuple[dict[str, Any], dict[str, Any]] | None
 
 
-def _lobby_payloads(lobby_id: int) -> LobbyPayloads:
-    lobby = Lobby.objects.select_related("host").filter(pk=lobby_id).first()
-    if lobby is None:
-        return None
+def _payloads_of(lobby: Lobby) -> LobbyPayloads:
     info = selectors.lobby_info(lobby=lobby)
     lobby.players = len(info["members"])  # (what lobby_summary would count in a query of its own)
-    return info, selectors.lobby_summary(lobby=lobby)
+    host = next((m["user"]["name"] for m in info["members"] if m["host"]), None)
+    return info, selectors.lobby_summary(lobby=lobby, host_name=host)
+
+
+def _lobby_payloads(lobby_id: int) -> LobbyPayloads:
+    lobby = Lobby.objects.filter(pk=lobby_id).first()
+    return None if lobby is None else _payloads_of(lobby)
 
 
 def with_payloads(op: Callable[..., Lobby]) -> Callable[..., tuple[Lobby, LobbyPayloads]]:
     """`op` (a lobby service), then what `send_lobby_state` pushes, read on the same trip to the
     database thread: one place in its queue per lobby request instead of two (the queue is what
-    players wait in while a busy server seats many of them)."""
+    players wait in while a busy server seats many of them). The lobby's own fields come from
+    the row the service returns, as it committed them; only the members are read again."""
 
     def run(**kwargs: Any) -> tuple[Lobby, LobbyPayloads]:
         lobby = op(**kwargs)
-        return lobby, _lobby_payloads(lobby.pk)
+        return lobby, _payloads_of(lobby)
 
     return run
 
@@ -532,9 +536,8 @@ class EngineWorker:
         await asyncio.sleep(wait)
         match = self.host.matches.get(match_id)
         try:
-            if match is not None and wait:
-                await db_call(services.match_spectators_set)(match_id=match_id, count=match.spectators)
-            await live_list_changed(self.layer, match_id)
+            count = match.spectators if match is not None and wait else None
+            await live_list_changed(self.layer, match_id, spectators=count)
         except LAYER_ERRORS as exc:
             logger.warning("match %s: the live list was not updated (%r)", match_id, exc)
 

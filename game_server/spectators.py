@@ -28,7 +28,7 @@ from engine.game import Data
 from engine.match import SPECTATORS, Frame
 from game_server.db import db_call
 from game_server.protocol import ErrorCode
-from lobby import selectors
+from lobby import selectors, services
 from lobby.errors import LobbyError
 from lobby.models import Match
 
@@ -104,7 +104,7 @@ def spectate_target(*, user: AbstractBaseUser, match_id: str, code: str | None) 
         raise LobbyError(ErrorCode.MATCH_NOT_FOUND, "no such running match")
     if match.is_private and (code is None or match.lobby is None or match.lobby.code != code):
         raise LobbyError(ErrorCode.MATCH_PRIVATE, "this match is private: give its lobby's join code")
-    if selectors.seat_for_user(user=user) is not None:
+    if selectors.seated(user=user):
         raise LobbyError(ErrorCode.SEATED, "you are playing a match")
     return {
         "match_id": str(match.pk),
@@ -115,18 +115,30 @@ def spectate_target(*, user: AbstractBaseUser, match_id: str, code: str | None) 
     }
 
 
-def _is_public(match_id: str) -> bool:
-    return Match.objects.filter(pk=match_id, is_private=False).exists()
+def live_entry(
+    match_id: str, *, ended: bool = False, spectators: int | None = None
+) -> tuple[dict[str, Any] | None, bool]:
+    """What the live list needs to hear of a match: its row (None once it `ended` or is not
+    running) and whether it is public. Saves the spectator count first when given. One trip to
+    the database thread; a private match, never listed, costs one small query."""
+    if spectators is not None:
+        services.match_spectators_set(match_id=match_id, count=spectators)
+    if not selectors.match_is_public(match_id=match_id):
+        return None, False
+    return (None if ended else selectors.live_match(match_id=match_id)), True
 
 
-async def live_list_changed(layer: BaseChannelLayer, match_id: str, *, ended: bool = False) -> None:
-    """Tell the live list's subscribers a match started, changed or `ended` (public matches only)."""
-    row = None if ended else await db_call(selectors.live_match)(match_id=match_id)
+async def live_list_changed(
+    layer: BaseChannelLayer, match_id: str, *, ended: bool = False, spectators: int | None = None
+) -> None:
+    """Tell the live list's subscribers a match started, changed or `ended` (public matches only);
+    save its spectator count first when given."""
+    row, public = await db_call(live_entry)(match_id, ended=ended, spectators=spectators)
     if row is not None:
         await layer.group_send(
             LIVE_LIST_GROUP, {"type": "match.list.update", "op": "upsert", "match_id": match_id, "match": row}
         )
-    elif await db_call(_is_public)(match_id):
+    elif public:
         await layer.group_send(
             LIVE_LIST_GROUP, {"type": "match.list.update", "op": "remove", "match_id": match_id, "match": None}
         )

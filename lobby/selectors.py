@@ -13,6 +13,21 @@ from django.utils import timezone
 from lobby.models import Lobby, Match, MatchParticipant, Membership, QueueEntry, Rating
 
 
+def in_lobby(*, user: AbstractBaseUser) -> bool:
+    """Whether the user is a member of a lobby."""
+    return Membership.objects.filter(user=user).exists()
+
+
+def queued(*, user: AbstractBaseUser) -> bool:
+    """Whether the user is in the quick-play queue."""
+    return QueueEntry.objects.filter(user=user).exists()
+
+
+def seated(*, user: AbstractBaseUser) -> bool:
+    """Whether the user holds a seat in a running match."""
+    return MatchParticipant.objects.filter(user=user, match__status=Match.Status.RUNNING).exists()
+
+
 def lobby_for_user(*, user: AbstractBaseUser) -> Lobby | None:
     """The lobby the user is in, if any."""
     membership = Membership.objects.select_related("lobby").filter(user=user).first()
@@ -65,8 +80,8 @@ def rematch_offer(*, lobby: Lobby) -> dict[str, Any] | None:
     }
 
 
-def lobby_summary(*, lobby: Lobby) -> dict[str, Any]:
-    """What the public lobby list shows of a lobby (LobbySummary)."""
+def lobby_summary(*, lobby: Lobby, host_name: str | None = None) -> dict[str, Any]:
+    """What the public lobby list shows of a lobby (LobbySummary); `host_name` saves reading the host."""
     players = getattr(lobby, "players", None)
     if players is None:
         players = lobby.memberships.count()
@@ -74,7 +89,7 @@ def lobby_summary(*, lobby: Lobby) -> dict[str, Any]:
         "id": lobby.pk,
         "name": lobby.name,
         "game": lobby.game,
-        "host": lobby.host.get_username(),
+        "host": host_name if host_name is not None else lobby.host.get_username(),
         "players": players,
         "max_players": lobby.max_players,
         "status": lobby.status,
@@ -267,6 +282,11 @@ def live_match_rows(matches: list[Match]) -> list[dict[str, Any]]:
 def live_matches(*, game: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
     """The public matches in progress, newest first, as live-list rows."""
     return live_match_rows(list(_live_matches(game=game)[:limit]))
+
+
+def match_is_public(*, match_id: str) -> bool:
+    """Whether a match exists and is public (one small query, whatever its state)."""
+    return Match.objects.filter(pk=match_id, is_private=False).exists()
 
 
 def live_match(*, match_id: str) -> dict[str, Any] | None:

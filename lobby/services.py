@@ -25,12 +25,12 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from openskill.models import PlackettLuce
 
 from engine.games import GAMES
-from lobby import errors
+from lobby import errors, selectors
 from lobby.errors import LobbyError
 from lobby.matchmaking import DEFAULT_POLICY, Policy, Ticket, form_groups
 from lobby.models import Lobby, Match, MatchParticipant, Membership, QueueEntry, Rating
@@ -74,13 +74,17 @@ def _new_code() -> str:
 
 
 def _ensure_free(user: AbstractBaseUser) -> None:
-    """Lock the user's row, then check they are in no lobby, queue or running match."""
-    get_user_model().objects.select_for_update().filter(pk=user.pk).first()
-    if Membership.objects.filter(user=user).exists():
+    """Lock the user's row, then check they are in no lobby, queue or running match.
+
+    (A database without row locks, SQLite, is not asked: its transactions begin IMMEDIATE here
+    (settings), so each holds the write lock of the whole database from its start.)"""
+    if connection.features.has_select_for_update:
+        list(get_user_model().objects.select_for_update().filter(pk=user.pk).values_list("pk"))
+    if selectors.in_lobby(user=user):
         raise LobbyError(errors.ALREADY_IN_LOBBY, "leave your current lobby first")
-    if QueueEntry.objects.filter(user=user).exists():
+    if selectors.queued(user=user):
         raise LobbyError(errors.ALREADY_QUEUED, "you are in the quick-play queue; leave it first")
-    if MatchParticipant.objects.filter(user=user, match__status=Match.Status.RUNNING).exists():
+    if selectors.seated(user=user):
         raise LobbyError(errors.ALREADY_IN_LOBBY, "you are playing a match")
 
 
@@ -300,10 +304,10 @@ def lobby_options_set(
 @transaction.atomic
 def lobby_ready_set(*, user: AbstractBaseUser, ready: bool) -> Lobby:
     """Mark the user ready or not in their lobby."""
-    updated = Membership.objects.filter(user=user, lobby__status=Lobby.Status.OPEN).update(ready=ready)
-    if not updated:
+    lobby = Lobby.objects.select_for_update().filter(memberships__user=user, status=Lobby.Status.OPEN).first()
+    if lobby is None:
         raise LobbyError(errors.NOT_IN_LOBBY, "you are not in an open lobby")
-    lobby = Lobby.objects.get(memberships__user=user)
+    lobby.memberships.filter(user=user).update(ready=ready)
     lobby.save(update_fields=["updated_at"])
     return lobby
 

@@ -39,10 +39,11 @@ from lobby.models import QueueEntry
 
 def _restore(user: Any) -> tuple[dict[str, Any] | None, dict[str, Any] | None, QueueEntry | None]:
     """The user's lobby state, running-match seat and queue entry, for a (re)connecting socket
-    (one trip to the database thread per handshake, not one per question)."""
-    lobby = selectors.lobby_for_user(user=user)
-    seat = selectors.seat_for_user(user=user)
-    entry = selectors.queue_entry_for_user(user=user)
+    (one trip to the database thread per handshake, not one per question). Most sockets have
+    nothing to restore: asking whether there is costs a third of reading the rows (bench.seating)."""
+    lobby = selectors.lobby_for_user(user=user) if selectors.in_lobby(user=user) else None
+    seat = selectors.seat_for_user(user=user) if selectors.seated(user=user) else None
+    entry = selectors.queue_entry_for_user(user=user) if selectors.queued(user=user) else None
     info = selectors.lobby_info(lobby=lobby) if lobby else None
     if seat is None:
         return info, None, entry
