@@ -29,7 +29,7 @@ def parse(argv: list[str] | None = None) -> tuple[Config, str | None, bool]:
     cache = os.path.join(os.path.expanduser("~"), ".cache", "skirmish", "loadtest-tokens.json")
     ap.add_argument("--tokens", default=cache, help="token cache file ('' to disable)")
     ap.add_argument("--prefix", default="lt", help="username prefix of the load-test accounts")
-    ap.add_argument("--setup-timeout", type=float, default=60.0, help="seconds to seat one match")
+    ap.add_argument("--setup-timeout", type=float, default=60.0, help="seconds to seat a match, from its first connect")
     ap.add_argument("--out", help="write the run as JSON here")
     ap.add_argument("--quiet", action="store_true", help="no progress line, no summary (JSON only)")
     a = ap.parse_args(argv)

@@ -6,12 +6,13 @@ import socket
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import msgpack
 import pytest
 
-from clients.loadtest.runner import Config, run
+from clients.loadtest.runner import Config, Pacer, run
 from clients.loadtest.targets import Client, SkirmishTarget, _peek_tick
 from clients.loadtest.wire import WsClient
 from game_server import protocol as p
@@ -145,3 +146,21 @@ def test_a_reset_handshake_is_a_connect_failure_not_a_crashed_process(tmp_path: 
     assert summary["crashed"] == []
     assert len(summary["connect_failures"]) == 2
     assert all("HandshakeFailed" in f for f in summary["connect_failures"])
+
+
+async def test_a_match_takes_its_connect_slots_together_and_in_turn() -> None:
+    pacer = Pacer(100.0)  # 10 ms apart
+    first, second = pacer.reserve(3), pacer.reserve(3)
+    assert list(first.times) == pytest.approx([first.start + i * 0.01 for i in range(3)])
+    assert second.start == pytest.approx(first.start + 0.03)
+    for _ in range(4):  # its three slots, then no wait at all
+        await first()
+    assert time.monotonic() >= first.start + 0.02 and not first.times
+
+
+def test_a_matchs_setup_time_runs_from_its_own_first_connect(floor_url: str, tmp_path: Path) -> None:
+    # 3 matches x 6 sockets at 6 connects a second: the last match's first socket connects 2 s
+    # in, after the whole setup time of 1.5 s, and still each match is seated within it.
+    cfg = replace(floor_config(floor_url, matches=3, duration=0.5, warmup=0.2, procs=1, setup_timeout=1.5), ramp=6)
+    summary = run(cfg, str(tmp_path / "run.json"), quiet=True)
+    assert summary["connect_failures"] == [] and summary["clients_measured"] == 18
