@@ -10,6 +10,7 @@ from game_server.consumers.player import _restore
 from game_server.engine_bridge import with_payloads
 from game_server.spectators import live_entry
 from lobby import services
+from tests.lobby.test_live_matches import lobby_match
 
 pytestmark = pytest.mark.django_db
 
@@ -17,14 +18,6 @@ pytestmark = pytest.mark.django_db
 LOCK = 1 if connection.features.has_select_for_update else 0
 # Inside a test's transaction a service's own transaction is a savepoint: two statements more.
 SAVEPOINT = 2
-
-
-def started_match(host, guest, *, private: bool) -> str:
-    lobby = services.lobby_create(host=host, name="l", game="connect_four", private=private)
-    services.lobby_join(user=guest, code=lobby.code)
-    for user in (host, guest):
-        services.lobby_ready_set(user=user, ready=True)
-    return services.lobby_start(user=host).match_id
 
 
 def test_a_socket_with_nothing_to_restore_asks_three_small_questions(make_user, django_assert_num_queries):
@@ -42,7 +35,7 @@ def test_a_socket_with_nothing_to_restore_asks_three_small_questions(make_user, 
 
 def test_a_restored_seat_names_the_match_and_its_players(make_user):
     ann, ben = make_user("ann"), make_user("ben")
-    match_id = started_match(ann, ben, private=True)
+    match_id = lobby_match(ann, ben, private=True)
     info, seat, entry = _restore(ben)
     assert seat is not None and seat["match_id"] == match_id and seat["seat"] == 1
     assert [p["user"]["name"] for p in seat["players"]] == ["ann", "ben"]
@@ -85,14 +78,14 @@ def test_a_join_checks_the_player_is_free_in_small_questions(make_user, django_a
 
 
 def test_the_live_list_hears_of_a_private_match_in_one_query(make_user, django_assert_num_queries):
-    match_id = started_match(make_user("ann"), make_user("ben"), private=True)
+    match_id = lobby_match(make_user("ann"), make_user("ben"), private=True)
     with django_assert_num_queries(1):
         assert live_entry(match_id) == (None, False)
     assert live_entry(match_id, ended=True) == (None, False)
 
 
 def test_the_live_list_gets_a_public_matchs_row_with_its_new_spectator_count(make_user):
-    match_id = started_match(make_user("ann"), make_user("ben"), private=False)
+    match_id = lobby_match(make_user("ann"), make_user("ben"), private=False)
     row, public = live_entry(match_id, spectators=4)
     assert public and row is not None and row["match_id"] == match_id and row["spectators"] == 4
     assert live_entry(match_id, ended=True) == (None, True)  # the list drops it
