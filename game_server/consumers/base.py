@@ -36,7 +36,7 @@ _user_buckets: OrderedDict[int, dict[str, TokenBucket]] = OrderedDict()
 MAX_TRACKED_USERS = 10_000
 
 
-def rate_category(msg: BaseModel) -> str | None:
+def rate_category(msg: BaseModel | p.InputFrame) -> str | None:
     """Which per-user rate limit a message counts against (None: only the per-socket one)."""
     kind: str = msg.type  # type: ignore[attr-defined]
     if kind == "match.input":
@@ -169,10 +169,13 @@ class ProtocolConsumer(AsyncConsumer):
         """
         if self.closed:
             return False
-        try:
-            msg = p.decode_client(self.codec, data, settings.SKIRMISH_MAX_FRAME_BYTES)
-        except p.ProtocolError:
-            return False
+        limit = settings.SKIRMISH_MAX_FRAME_BYTES
+        msg: BaseModel | p.InputFrame | None = p.decode_input(self.codec, data, limit)
+        if msg is None:
+            try:
+                msg = p.decode_client(self.codec, data, limit)
+            except p.ProtocolError:
+                return False
         name = self.NOW_HANDLERS.get(msg.type)
         if name is None or not self.frames.take():
             return False

@@ -275,14 +275,14 @@ class PlayerConsumer(ProtocolConsumer):
             raise LobbyError(p.ErrorCode.NOT_IN_MATCH, "you have no seat in a running match")
         await self.channel_layer.send(match_channel(self.match_id), self.input_message(msg))
 
-    def input_now(self, msg: p.MatchInput) -> bool:
+    def input_now(self, msg: p.MatchInput | p.InputFrame) -> bool:
         """The input straight to an in-process match (False: not seated, or it must be queued)."""
         if self.match_id is None or self.seat is None:
             return False
         deliver = getattr(self.channel_layer, "deliver_now", None)
         return deliver is not None and deliver(match_channel(self.match_id), self.input_message(msg))
 
-    def input_message(self, msg: p.MatchInput) -> dict[str, Any]:
+    def input_message(self, msg: p.MatchInput | p.InputFrame) -> dict[str, Any]:
         """What the match's channel gets for one input."""
         return {
             "type": "match.input",

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgpack
 from pydantic import TypeAdapter, ValidationError
@@ -164,6 +165,72 @@ def decode_client(codec: Codec, data: bytes | str | None, max_bytes: int = MAX_F
         return _client_adapter.validate_python(obj)
     except ValidationError as exc:
         raise _validation_error(exc, rid) from None
+
+
+class InputFrame(NamedTuple):
+    """A `match.input` checked by `decode_input`: what handlers read from a `MatchInput`."""
+
+    seq: int
+    data: dict[str, Any]
+    rid: int | None
+
+    type = "match.input"
+
+
+_INPUT_FIELDS = frozenset(("type", "seq", "data", "rid"))
+_INT32 = 2**31 - 1
+_input_key = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,23}").fullmatch
+_input_keys: set[str] = set()  # data keys already found valid (at most 256 kept)
+
+
+def decode_input(codec: Codec, data: bytes | str, max_bytes: int = MAX_FRAME_BYTES) -> InputFrame | None:
+    """The usual `match.input` (a few scalars in `data`), checked here without pydantic; None for
+    anything else, which `decode_client` then decodes (and refuses, with its error, if invalid).
+
+    Players send one of these per tick each: this is the server's hottest decoder. It accepts
+    only what `decode_client` accepts, with the same values (tests/protocol/test_codecs.py checks
+    that on generated frames); where it is unsure it says None.
+    """
+    if type(data) is not (bytes if codec.binary else str) or len(data) > max_bytes // 4:
+        return None  # (a frame of under max_bytes / 4 characters is under max_bytes bytes)
+    try:
+        obj = codec.loads(data)
+    except (ValueError, RecursionError, UnicodeError, TypeError, msgpack.UnpackException):
+        return None
+    if type(obj) is not dict or obj.get("type") != "match.input" or not obj.keys() <= _INPUT_FIELDS:
+        return None
+    seq, values, rid = obj.get("seq"), obj.get("data"), obj.get("rid")
+    if type(seq) is not int or not 1 <= seq <= _INT32 or type(values) is not dict or len(values) > 8:
+        return None
+    if rid is not None and (type(rid) is not int or not 0 <= rid <= _INT32):
+        return None
+    text = not codec.binary
+    for key, value in values.items():
+        if key not in _input_keys:
+            if type(key) is not str or not _input_key(key):
+                return None
+            if len(_input_keys) < 256:
+                _input_keys.add(key)
+        kind = type(value)
+        if kind is bool or value is None:
+            continue
+        if kind is int:
+            if not -_INT32 - 1 <= value <= _INT32:
+                return None
+        elif kind is float:
+            if not -1e9 <= value <= 1e9:  # (False for NaN too)
+                return None
+        elif kind is str:
+            if len(value) > 32:
+                return None
+            if text:
+                try:
+                    value.encode("utf-8")  # a lone surrogate: decode_client refuses it
+                except UnicodeError:
+                    return None
+        else:
+            return None
+    return InputFrame(seq, values, rid)
 
 
 def _validation_error(exc: ValidationError, rid: int | None) -> ProtocolError:
