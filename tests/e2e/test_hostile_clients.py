@@ -6,6 +6,7 @@ import asyncio
 import base64
 import os
 import socket
+import struct
 
 import msgpack
 import pytest
@@ -61,6 +62,40 @@ async def test_frame_over_daphnes_cap_is_dropped_and_the_server_lives(server: Da
     assert await closed_code(client) in (None, 1009)  # autobahn fails the connection
     await still_serving(server, token)
     assert "Traceback" not in server.logs()
+
+
+@pytest.mark.parametrize("drop", ["reset", "eof"])
+async def test_sockets_gone_without_a_close_frame_give_their_place_back(transactional_db, tmp_path, drop: str):
+    """A client whose TCP connection is reset (RST), or ends (FIN) with no close frame, is
+    disconnected like any other: with at most 2 sockets per address, 3 such clients in a row
+    leave room for 2 more."""
+    env = {"MAX_SOCKETS_PER_IP": "2"}
+    server = DaphneServer(database_url=database_url(), log_path=tmp_path / "daphne.log", env=env)
+    server.start()
+    try:
+        token = await token_for(server, "dropper")
+        for _ in range(3):
+            client = await WsClient.open(server.ws, token=token, origin=server.http)
+            await client.expect_type("welcome")
+            transport = client.ws.transport
+            if drop == "reset":
+                linger = struct.pack("ii", 1, 0)  # close with RST
+                transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
+                transport.abort()
+            else:
+                transport.close()
+        await asyncio.sleep(0.5)
+        first = await WsClient.open(server.ws, token=token, origin=server.http)
+        await first.expect_type("welcome")
+        second = await WsClient.open(server.ws, token=token, origin=server.http)
+        await second.expect_type("welcome")
+        await second.send({"type": "ping"})
+        await second.expect_type("pong")
+        await first.close()
+        await second.close()
+        assert "Traceback" not in server.logs()
+    finally:
+        server.stop()
 
 
 async def test_token_in_the_query_string_is_refused_and_never_logged(server: DaphneServer):
