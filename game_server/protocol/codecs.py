@@ -188,8 +188,8 @@ def decode_input(codec: Codec, data: bytes | str, max_bytes: int = MAX_FRAME_BYT
     anything else, which `decode_client` then decodes (and refuses, with its error, if invalid).
 
     Players send one of these per tick each: this is the server's hottest decoder. It accepts
-    only what `decode_client` accepts, with the same values (tests/protocol/test_codecs.py checks
-    that on generated frames); where it is unsure it says None.
+    only what `decode_client` accepts, with the same values (tests/game_server/test_decode_input.py
+    checks that on generated frames); where it is unsure it says None.
     """
     if type(data) is not (bytes if codec.binary else str) or len(data) > max_bytes // 4:
         return None  # (a frame of under max_bytes / 4 characters is under max_bytes bytes)
