@@ -134,6 +134,8 @@ CODECS: dict[str, Codec] = {
 }
 
 _client_adapter: TypeAdapter[Any] = TypeAdapter(ClientMessage)
+#: What a codec's `loads` (and the shape check) raise on a bad frame.
+_DECODE_ERRORS = (ValueError, RecursionError, UnicodeError, TypeError, msgpack.UnpackException)
 
 
 def choose_codec(offered: list[str]) -> Codec | None:
@@ -156,7 +158,7 @@ def decode_client(codec: Codec, data: bytes | str | None, max_bytes: int = MAX_F
     try:
         obj = codec.loads(data)
         _check_shape(obj, text=not codec.binary)
-    except (ValueError, RecursionError, UnicodeError, TypeError, msgpack.UnpackException) as exc:
+    except _DECODE_ERRORS as exc:
         raise ProtocolError(ErrorCode.MALFORMED, f"cannot decode frame: {type(exc).__name__}") from None
     if not isinstance(obj, dict):
         raise ProtocolError(ErrorCode.INVALID, "a message is a map with a 'type' field")
@@ -195,7 +197,7 @@ def decode_input(codec: Codec, data: bytes | str, max_bytes: int = MAX_FRAME_BYT
         return None  # (a frame of under max_bytes / 4 characters is under max_bytes bytes)
     try:
         obj = codec.loads(data)
-    except (ValueError, RecursionError, UnicodeError, TypeError, msgpack.UnpackException):
+    except _DECODE_ERRORS:
         return None
     if type(obj) is not dict or obj.get("type") != "match.input" or not obj.keys() <= _INPUT_FIELDS:
         return None
