@@ -69,6 +69,9 @@ class ProtocolConsumer(AsyncConsumer):
     #: Message type -> method taking it synchronously, straight from daphne (see receive_now).
     NOW_HANDLERS: ClassVar[dict[str, str]] = {}
     _protocol: Any = None  # daphne's protocol of this socket, with direct frames on
+    #: The last frame receive_now decoded and left to the queue, with its message: the normal
+    #: path takes the message from here instead of decoding the frame again.
+    _left: tuple[bytes | str, BaseModel | p.InputFrame] | None = None
 
     codec: p.Codec
     user: Any
@@ -139,8 +142,12 @@ class ProtocolConsumer(AsyncConsumer):
             await self.rate_limited(None)
             return
         data = message.get("bytes") if message.get("bytes") is not None else message.get("text")
+        left, self._left = self._left, None
         try:
-            msg = p.decode_client(self.codec, data, settings.SKIRMISH_MAX_FRAME_BYTES)
+            if left is not None and left[0] == data:
+                msg: BaseModel | p.InputFrame = left[1]
+            else:
+                msg = p.decode_client(self.codec, data, settings.SKIRMISH_MAX_FRAME_BYTES)
         except p.FrameTooLarge as exc:
             await self.close(p.CloseCode.WS_1009_MESSAGE_TOO_BIG, exc.message)
             return
@@ -172,10 +179,15 @@ class ProtocolConsumer(AsyncConsumer):
         limit = settings.SKIRMISH_MAX_FRAME_BYTES
         msg: BaseModel | p.InputFrame | None = p.decode_input(self.codec, data, limit)
         if msg is None:
-            try:
-                msg = p.decode_client(self.codec, data, limit)
-            except p.ProtocolError:
-                return False
+            left = self._left
+            if left is not None and left[0] == data:  # (offered again while it waits in the queue)
+                msg = left[1]
+            else:
+                try:
+                    msg = p.decode_client(self.codec, data, limit)
+                except p.ProtocolError:
+                    return False
+        self._left = (data, msg)  # until taken: a frame left to the queue is not decoded again
         name = self.NOW_HANDLERS.get(msg.type)
         if name is None or not self.frames.take():
             return False
@@ -193,6 +205,7 @@ class ProtocolConsumer(AsyncConsumer):
                 if bucket is not None:
                     bucket.give_back()
         if taken:
+            self._left = None
             metrics.FRAMES_IN.inc()
         return taken
 

@@ -268,7 +268,7 @@ class PlayerConsumer(ProtocolConsumer):
         await self.send_message(p.QueueState(status="queued", game=game, since=since))
         ensure_matcher(self.channel_layer)
 
-    async def on_match_input(self, msg: p.MatchInput) -> None:
+    async def on_match_input(self, msg: p.MatchInput | p.InputFrame) -> None:
         if self.match_id is not None and self.seat is None:
             raise LobbyError(p.ErrorCode.SPECTATING, "spectators cannot send inputs")
         if self.match_id is None or self.seat is None:

@@ -91,3 +91,53 @@ def test_other_messages_and_bad_frames_are_left_to_the_normal_path() -> None:
     assert not consumer.receive_now(msgpack.packb({"type": "ping", "rid": 1, "t": 1}))
     assert not consumer.receive_now(b"\xc1 not msgpack")
     assert not consumer.seen and consumer.frames.tokens == 2
+
+
+class Queued(Consumer):
+    """receive_now, then (for a frame it leaves) the queue's path: receive_message."""
+
+    HANDLERS: ClassVar[dict[str, str]] = {"ping": "handle", "match.input": "handle"}
+
+    def __init__(self, answer: Any, codec: str) -> None:
+        super().__init__(answer)
+        self.codec = p.CODECS[codec]
+        self.frames = TokenBucket(0.0, 10, clock=Clock())
+        self.handled: list[Any] = []
+
+    async def handle(self, msg: Any) -> None:
+        self.handled.append(msg)
+
+
+@pytest.mark.parametrize("codec", [p.MSGPACK, p.JSON])
+async def test_a_frame_left_to_the_queue_is_decoded_once(codec: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    decoded: list[Any] = []
+    decode = p.decode_client
+
+    def counted(*args: Any) -> Any:
+        decoded.append(args[1])
+        return decode(*args)
+
+    monkeypatch.setattr(p, "decode_client", counted)
+    consumer = Queued(answer=True, codec=codec)
+    dumps = consumer.codec.dumps
+    ping = dumps({"type": "ping", "rid": 1, "t": 1})
+    assert not consumer.receive_now(ping)
+    assert not consumer.receive_now(ping)  # offered again from the queue's head
+    key = "bytes" if isinstance(ping, bytes) else "text"
+    await consumer.receive_message({"type": "websocket.receive", key: ping})
+    assert decoded == [ping] and consumer.handled == [p.Ping(type="ping", rid=1, t=1)]
+    # The next frame is its own: decoded, not taken from the last one.
+    await consumer.receive_message({"type": "websocket.receive", key: dumps({"type": "ping", "rid": 2, "t": 2})})
+    assert len(decoded) == 2 and consumer.handled[-1] == p.Ping(type="ping", rid=2, t=2)
+    await consumer.receive_message({"type": "websocket.receive", key: ping})
+    assert len(decoded) == 3 and consumer.handled[-1] == p.Ping(type="ping", rid=1, t=1)
+
+
+async def test_an_input_declined_at_once_reaches_its_handler_as_decoded() -> None:
+    consumer = Queued(answer=False, codec=p.MSGPACK)
+    frame = _input(7)
+    assert not consumer.receive_now(frame)
+    await consumer.receive_message({"type": "websocket.receive", "bytes": frame})
+    [msg] = consumer.handled
+    assert (msg.type, msg.seq, msg.data, msg.rid) == ("match.input", 7, {"dx": 1}, None)
+    assert consumer.buckets["input"].tokens == 0  # the normal path spent the token receive_now gave back
