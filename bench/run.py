@@ -12,7 +12,8 @@ window, then stops the server. Servers:
 - `colyseus`: bench/peers/colyseus/server.js (node, Colyseus 0.18, `npm ci` first);
 - `websockets`: bench/peers/websockets_floor.py (the floor).
 
-Capacity = the largest M with p99 < 50 ms and loss < 1 % (and ticks on time). A server's sweep
+Capacity = the largest M with p99 < 50 ms and loss < 1 % (and ticks on time) at that M and at every
+smaller M measured: a failed point caps it even when a bigger M passes. A server's sweep
 stops after two failing points in a row. The "## Load" section of docs/benchmarks.md is replaced
 (or appended), keeping its "### Notes"; nothing else in the file changes.
 """
@@ -29,6 +30,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -336,9 +338,19 @@ def table(points: list[dict[str, Any]]) -> str:
 
 
 def capacity(points: list[dict[str, Any]], kind: str, on_time: bool = False) -> int:
-    """Largest M that passed for a server (0 if none); `on_time`: its ticks also kept the rate."""
-    passed = [p for p in points if p["server"] == kind and p["ok"] and (p.get("on_time", True) or not on_time)]
-    return max((p["matches"] for p in passed), default=0)
+    """Largest M of a server up to which every measured point passed (0 if its first failed); a
+    passing point above a failed one does not count. `on_time`: their ticks also kept the rate."""
+    return largest_passing(points, kind, lambda p: p["ok"] and (p.get("on_time", True) or not on_time))
+
+
+def largest_passing(points: list[dict[str, Any]], kind: str, passes: Callable[[dict[str, Any]], bool]) -> int:
+    """The M of a server's last point, in rising M, before the first that does not pass (0: none)."""
+    best = 0
+    for point in sorted((p for p in points if p["server"] == kind), key=lambda p: p["matches"]):
+        if not passes(point):
+            break
+        best = point["matches"]
+    return best
 
 
 def write_section(text: str) -> None:
@@ -440,17 +452,18 @@ def report(points: list[dict[str, Any]], a: argparse.Namespace, before: Any, aft
         "skipped; scraped from the server's /metrics, so one-process Skirmish only.",
         "",
         table(points),
-        "Capacity (largest M that passed): " + ", ".join(f"{k} {v}" for k, v in caps.items()) + ".",
-        "Capacity counting only points whose ticks kept ≥ 95 % of the rate: "
+        "Capacity (largest M up to which every point passed): " + ", ".join(f"{k} {v}" for k, v in caps.items()) + ".",
+        "Capacity counting only points whose ticks also kept ≥ 95 % of the rate: "
         + ", ".join(f"{k} {v}" for k, v in caps_on_time.items())
         + ".",
     ]
-    scheduled = [
-        p for p in points if p.get("jitter_p99_ms") is not None and p["jitter_p99_ms"] <= 5 and p.get("overruns") == 0
-    ]
-    if scheduled:
-        measured = list(dict.fromkeys(p["server"] for p in scheduled))
-        best = {k: max((p["matches"] for p in scheduled if p["server"] == k and p["ok"]), default=0) for k in measured}
+
+    def scheduled(p: dict[str, Any]) -> bool:
+        return p["ok"] and p.get("jitter_p99_ms") is not None and p["jitter_p99_ms"] <= 5 and p.get("overruns") == 0
+
+    measured = list(dict.fromkeys(p["server"] for p in points if p.get("jitter_p99_ms") is not None))
+    if measured:
+        best = {k: largest_passing(points, k, scheduled) for k in measured}
         lines.append(
             "Capacity with tick starts on schedule (also jitter p99 ≤ 5 ms and no overruns; measured for one-process "
             "Skirmish only): " + ", ".join(f"{k} {v}" for k, v in best.items()) + "."

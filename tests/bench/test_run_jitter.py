@@ -3,9 +3,14 @@ and what a run leaves behind."""
 
 from __future__ import annotations
 
+import argparse
+
 import pytest
 
-from bench.run import connect_failures, jitter, judge, table
+from bench.run import capacity, connect_failures, jitter, judge, report, table
+
+ARGS = {"players": 4, "spectators": 2, "rate": 20, "warmup": 5.0, "duration": 20.0, "procs": 2}
+ARGS |= {"servers": "skirmish", "matches": "100,150,200", "merge": []}
 
 B = "skirmish_tick_lateness_seconds_bucket"
 
@@ -73,3 +78,22 @@ def test_a_stopped_server_leaves_no_copy_of_the_database(tmp_path, monkeypatch):
         assert any(path.exists() for path in run.database_files(server.database)[1:])
     server.stop()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["template.sqlite3"]
+
+
+def test_capacity_stops_at_the_first_failed_point():
+    def point(m: int, p99: float, rate: float = 20.0, jitter: float | None = None) -> dict:
+        base = {"server": "skirmish", "matches": m, "clients": 6 * m, "cpu_percent": 90.0, "us_per_frame": 40.0}
+        base |= {"rss_mb": 200.0, "p50": 0.1, "p99": p99, "loss": 0.0, "tick_rate": rate, "bytes_per_client_s": 980.0}
+        base |= {"loadgen_cpu_percent": 40.0, "connect_failures": 0, "jitter_p99_ms": jitter, "overruns": 0}
+        base |= {"spectators_supported": True}
+        return judge(base, 20)
+
+    # 500 fails on p99 while 600 passes: the capacity is 400, not 600.
+    points = [point(300, 5.0), point(400, 6.0, rate=15.0), point(500, 112.7, rate=9.0), point(600, 8.0, rate=5.0)]
+    assert capacity(points, "skirmish") == 400
+    assert capacity(points, "skirmish", on_time=True) == 300
+    assert capacity([point(100, 60.0), point(200, 3.0)], "skirmish") == 0
+    assert capacity(points, "colyseus") == 0
+    # Tick starts on schedule: the same rule, in the report's line.
+    scheduled = [point(100, 1.0, jitter=1.0), point(150, 1.0, jitter=50.0), point(200, 1.0, jitter=2.0)]
+    assert "one-process Skirmish only): skirmish 100." in report(scheduled, argparse.Namespace(**ARGS), (0, 0), (0, 0))
