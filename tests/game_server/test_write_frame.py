@@ -1,0 +1,107 @@
+"""daphne_adapter.write_frame on a real Twisted TCP transport (a socketpair): frames go out at once,
+also behind bytes Twisted still holds, and nothing is lost or reordered when the kernel is full."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from twisted.internet import tcp
+
+from game_server import daphne_adapter
+from game_server.daphne_adapter import FLUSH_BYTES, buffered_bytes, write_frame
+
+
+class Reactor:
+    """What a transport asks of its reactor (Twisted's method names): (un)registering for reads and writes."""
+
+    def __init__(self) -> None:
+        self.writers: set[Any] = set()
+
+    def addReader(self, reader: Any) -> None: ...
+
+    def removeReader(self, reader: Any) -> None: ...
+
+    def addWriter(self, writer: Any) -> None:
+        self.writers.add(writer)
+
+    def removeWriter(self, writer: Any) -> None:
+        self.writers.discard(writer)
+
+
+class Port:
+    _realPortNumber = 8000
+
+
+class Protocol:
+    """The state write_frame reads of daphne's websocket protocol."""
+
+    STATE_OPEN, STATE_CLOSED = 1, 3
+    state = STATE_OPEN
+    _perMessageCompress = None
+    send_queue: list[Any] = []
+    _skirmish_slow_since = None
+
+    def makeConnection(self, transport: Any) -> None:
+        self.transport = transport
+
+
+@pytest.fixture
+def pair(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Protocol, socket.socket, Reactor]]:
+    monkeypatch.setattr(daphne_adapter, "_tcp_server", tcp.Server)
+    server, client = socket.socketpair()
+    server.setblocking(False)
+    client.setblocking(False)
+    reactor = Reactor()
+    protocol = Protocol()
+    transport = tcp.Server(server, protocol, ("127.0.0.1", 40000), Port(), 1, reactor)
+    protocol.makeConnection(transport)
+    yield protocol, client, reactor
+    server.close()
+    client.close()
+
+
+def received(client: socket.socket) -> bytes:
+    data = b""
+    while True:
+        try:
+            chunk = client.recv(1 << 20)
+        except BlockingIOError:
+            return data
+        data += chunk
+
+
+def test_a_frame_goes_out_at_once(pair: tuple[Protocol, socket.socket, Reactor]) -> None:
+    protocol, client, reactor = pair
+    assert write_frame(protocol, b"tick 1", droppable=True)
+    assert received(client) == b"tick 1" and not reactor.writers
+
+
+def test_a_frame_behind_held_bytes_takes_them_along_at_once(pair: tuple[Protocol, socket.socket, Reactor]) -> None:
+    protocol, client, reactor = pair
+    protocol.transport.write(b"ping;")  # (autobahn's ping: Twisted holds it for the loop's next turn)
+    assert received(client) == b"" and reactor.writers
+    assert write_frame(protocol, b"tick 1", droppable=True)
+    assert received(client) == b"ping;tick 1"
+    assert buffered_bytes(protocol) == 0 and not reactor.writers
+
+
+def test_a_full_kernel_buffer_keeps_every_byte_in_order(pair: tuple[Protocol, socket.socket, Reactor]) -> None:
+    protocol, client, reactor = pair
+    sent = b""
+    for n in range(2_000):  # far past what the socketpair's kernel buffers take
+        frame = b"%06d" % n + b"." * 994
+        if n % 50 == 0:
+            protocol.transport.write(frame)  # (a reply through autobahn now and then)
+        else:
+            write_frame(protocol, frame, droppable=False)
+        sent += frame
+    held = buffered_bytes(protocol)
+    assert held > FLUSH_BYTES and reactor.writers  # behind: the rest waits for the socket to drain
+    got = b""
+    while len(got) < len(sent):
+        got += received(client)
+        protocol.transport.doWrite()  # (what the reactor does once the socket is writable)
+    assert got == sent and buffered_bytes(protocol) == 0 and not reactor.writers
