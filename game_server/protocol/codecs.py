@@ -21,7 +21,16 @@ from pydantic import TypeAdapter, ValidationError
 
 from game_server.protocol.codes import ErrorCode
 from game_server.protocol.frames import pack_delta
-from game_server.protocol.messages import ClientMessage, ServerModel
+from game_server.protocol.messages import (
+    INT32_MAX,
+    KEY_PATTERN,
+    MAX_FLOAT,
+    MAX_INPUT_KEYS,
+    MAX_KEY,
+    MAX_SHORT_STR,
+    ClientMessage,
+    ServerModel,
+)
 
 MSGPACK = "skirmish.v1.msgpack"
 JSON = "skirmish.v1.json"
@@ -180,8 +189,7 @@ class InputFrame(NamedTuple):
 
 
 _INPUT_FIELDS = frozenset(("type", "seq", "data", "rid"))
-_INT32 = 2**31 - 1
-_input_key = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,23}").fullmatch
+_input_key = re.compile(KEY_PATTERN).fullmatch
 _input_keys: set[str] = set()  # data keys already found valid (at most 256 kept)
 
 
@@ -202,14 +210,14 @@ def decode_input(codec: Codec, data: bytes | str, max_bytes: int = MAX_FRAME_BYT
     if type(obj) is not dict or obj.get("type") != "match.input" or not obj.keys() <= _INPUT_FIELDS:
         return None
     seq, values, rid = obj.get("seq"), obj.get("data"), obj.get("rid")
-    if type(seq) is not int or not 1 <= seq <= _INT32 or type(values) is not dict or len(values) > 8:
+    if type(seq) is not int or not 1 <= seq <= INT32_MAX or type(values) is not dict or len(values) > MAX_INPUT_KEYS:
         return None
-    if rid is not None and (type(rid) is not int or not 0 <= rid <= _INT32):
+    if rid is not None and (type(rid) is not int or not 0 <= rid <= INT32_MAX):
         return None
     text = not codec.binary
     for key, value in values.items():
         if key not in _input_keys:
-            if type(key) is not str or not _input_key(key):
+            if type(key) is not str or len(key) > MAX_KEY or not _input_key(key):
                 return None
             if len(_input_keys) < 256:
                 _input_keys.add(key)
@@ -217,13 +225,13 @@ def decode_input(codec: Codec, data: bytes | str, max_bytes: int = MAX_FRAME_BYT
         if kind is bool or value is None:
             continue
         if kind is int:
-            if not -_INT32 - 1 <= value <= _INT32:
+            if not -INT32_MAX - 1 <= value <= INT32_MAX:
                 return None
         elif kind is float:
-            if not -1e9 <= value <= 1e9:  # (False for NaN too)
+            if not -MAX_FLOAT <= value <= MAX_FLOAT:  # (False for NaN too)
                 return None
         elif kind is str:
-            if len(value) > 32:
+            if len(value) > MAX_SHORT_STR:
                 return None
             if text:
                 try:

@@ -26,21 +26,28 @@ MAX_NAME = 40
 MAX_CHAT = 200
 MAX_GAME = 32
 MAX_OPTIONS = 16
+# The limits of ids, keys and scalar values (codecs.decode_input checks inputs to the same ones).
+INT32_MAX = 2**31 - 1
+MAX_SHORT_STR = 32
+MAX_KEY = 24
+KEY_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+MAX_FLOAT = 1e9
+MAX_INPUT_KEYS = 8
 
-Rid = Annotated[int, Field(ge=0, le=2**31 - 1)]
+Rid = Annotated[int, Field(ge=0, le=INT32_MAX)]
 Id = Annotated[int, Field(ge=1, le=2**53)]
-Seq = Annotated[int, Field(ge=1, le=2**31 - 1)]
-ShortStr = Annotated[str, StringConstraints(max_length=32)]
-Key = Annotated[str, StringConstraints(min_length=1, max_length=24, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+Seq = Annotated[int, Field(ge=1, le=INT32_MAX)]
+ShortStr = Annotated[str, StringConstraints(max_length=MAX_SHORT_STR)]
+Key = Annotated[str, StringConstraints(min_length=1, max_length=MAX_KEY, pattern=KEY_PATTERN)]
 Scalar = (
     StrictBool
-    | Annotated[StrictInt, Field(ge=-(2**31), le=2**31 - 1)]
-    | Annotated[StrictFloat, Field(ge=-1e9, le=1e9, allow_inf_nan=False)]
+    | Annotated[StrictInt, Field(ge=-INT32_MAX - 1, le=INT32_MAX)]
+    | Annotated[StrictFloat, Field(ge=-MAX_FLOAT, le=MAX_FLOAT, allow_inf_nan=False)]
     | ShortStr
     | None
 )
 Options = Annotated[dict[Key, Scalar], Field(max_length=MAX_OPTIONS)]
-InputData = Annotated[dict[Key, Scalar], Field(max_length=8)]
+InputData = Annotated[dict[Key, Scalar], Field(max_length=MAX_INPUT_KEYS)]
 
 
 def plain_text(value: str) -> str:
