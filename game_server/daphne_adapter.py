@@ -332,11 +332,11 @@ def write_frame(protocol: Any, frame: bytes, *, droppable: bool) -> bool:
         protocol.sendData(frame)
         return True
     transport.write(frame)
-    _flush(transport)
+    _flush(protocol)
     return True
 
 
-def _flush(transport: Any) -> None:
+def _flush(protocol: Any) -> None:
     """Send what Twisted holds for a socket now, not on the loop's next turn.
 
     A socket holds unsent bytes after daphne's ping or a reply went out through autobahn: Twisted
@@ -347,13 +347,14 @@ def _flush(transport: Any) -> None:
     registration (so an error still ends the connection there). Not for a socket far behind (over
     FLUSH_BYTES unsent: its reader is slow, and the kernel would take nothing).
     """
+    transport = protocol.transport
     if (
         type(transport) is _tcp_server
         and not transport.TLS
         and transport.connected
         and not transport.disconnecting
         and not transport._writeDisconnected
-        and len(transport.dataBuffer) - transport.offset + transport._tempDataLen <= FLUSH_BYTES
+        and buffered_bytes(protocol) <= FLUSH_BYTES
     ):
         transport.doWrite()
 
