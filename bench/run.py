@@ -7,8 +7,9 @@ window, then stops the server. Servers:
 
 - `skirmish`: daphne on game_server.asgi:application with the arguments of scripts/run (DEBUG=0,
   SQLite copied from a seeded template, in-memory channel layer, engine in the web process);
-- `skirmish-redis`: the same daphne plus `manage.py runengine`, both on core 0, with REDIS_URL
-  (channels-redis core layer; `skirmish-redis-pubsub`: CHANNEL_LAYER=pubsub);
+- `skirmish-redis-pubsub`: the same daphne plus `manage.py runengine`, both on core 0, with
+  REDIS_URL and the default Redis layer (CHANNEL_LAYER=pubsub); `skirmish-redis`: the same with
+  CHANNEL_LAYER=core (channels-redis's core layer);
 - `colyseus`: bench/peers/colyseus/server.js (node, Colyseus 0.18, `npm ci` first);
 - `websockets`: bench/peers/websockets_floor.py (the floor).
 
@@ -26,6 +27,7 @@ import os
 import signal
 import socket
 import sqlite3
+import statistics
 import subprocess
 import sys
 import time
@@ -298,16 +300,51 @@ def connect_failures(run: dict[str, Any], expected: int) -> int:
 
 
 def judge(point: dict[str, Any], rate: int) -> dict[str, Any]:
-    """Mark a point ok (p99, loss, connects) and on time (ticks/s ≥ 95 % of the rate)."""
+    """Mark a point ok (p99, loss, connects) and on time (ticks/s ≥ 95 % of the rate); a point of
+    several runs (`combine`) only when every one of its runs was."""
     point["ok"] = (
         point["p99"] is not None
         and point["p99"] < P99_LIMIT
         and point["loss"] is not None
         and point["loss"] < LOSS_LIMIT
         and point["connect_failures"] == 0
+        and point.get("ok_runs", 1) == point.get("runs", 1)
     )
-    point["on_time"] = (point["tick_rate"] or 0) >= TICK_RATE_FLOOR * rate
+    point["on_time"] = (point["tick_rate"] or 0) >= TICK_RATE_FLOOR * rate and point.get(
+        "on_time_runs", 1
+    ) == point.get("runs", 1)
     return point
+
+
+#: Figures a point of several runs gives as the runs' median.
+MEDIAN_FIELDS = (
+    "clients", "cpu_percent", "rss_mb", "p50", "p99", "loss", "tick_rate", "bytes_per_client_s", "us_per_frame",
+    "loadgen_cpu_percent", "jitter_p99_ms", "late_share", "overruns",
+)  # fmt: skip
+
+
+#: Of those, the ones whose median is one of the runs' values (counts, bucket bounds): never averaged.
+DISCRETE_FIELDS = frozenset(("clients", "jitter_p99_ms", "overruns"))
+
+
+def combine(runs: list[dict[str, Any]], rate: int) -> dict[str, Any]:
+    """One point from several runs of the same server and M (`--repeat`): each figure the runs'
+    median, failed setups the most of any run, the CPU's range kept, and ok / on time only when
+    every run was."""
+    if len(runs) == 1:
+        return runs[0]
+    point = dict(runs[0])
+    for field in MEDIAN_FIELDS:
+        values = [run[field] for run in runs if run.get(field) is not None]
+        median = statistics.median_high if field in DISCRETE_FIELDS else statistics.median
+        point[field] = median(values) if values else None
+    cpus = [run["cpu_percent"] for run in runs if run.get("cpu_percent") is not None]
+    point["cpu_range"] = [min(cpus), max(cpus)] if cpus else None
+    point["connect_failures"] = max(run["connect_failures"] for run in runs)
+    point["runs"] = len(runs)
+    point["ok_runs"] = sum(1 for run in runs if run["ok"])
+    point["on_time_runs"] = sum(1 for run in runs if run["on_time"])
+    return judge(point, rate)
 
 
 def fmt(v: Any, pattern: str = "{:.1f}") -> str:
@@ -323,7 +360,7 @@ def table(points: list[dict[str, Any]]) -> str:
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
     )
     rows = [
-        f"| {p['server']} | {p['matches']} | {p['clients']} | {fmt(p['cpu_percent'], '{:.0f} %')} "
+        f"| {p['server']} | {p['matches']} | {p['clients']} | {cpu_cell(p)} "
         f"| {fmt(p['us_per_frame'], '{:.0f}')} | {fmt(p['rss_mb'], '{:.0f}')} | {fmt(p['p50'])} | {fmt(p['p99'])} "
         f"| {fmt(None if p['loss'] is None else 100 * p['loss'], '{:.2f} %')} | {fmt(p['tick_rate'])} "
         f"| {fmt(p.get('jitter_p99_ms'), '≤ {:g}')} "
@@ -331,10 +368,30 @@ def table(points: list[dict[str, Any]]) -> str:
         f"| {fmt(p.get('overruns'), '{}')} "
         f"| {fmt(p['bytes_per_client_s'], '{:.0f}')} | {fmt(p['loadgen_cpu_percent'], '{:.0f} %')} "
         f"| {fmt(p.get('connect_failures'), '{}')} "
-        f"| {'yes' if p['ok'] else 'no'}{'' if p.get('on_time', True) else ' (late ticks)'} |"
+        f"| {'yes' if p['ok'] else 'no'}{'' if p.get('on_time', True) else ' (late ticks)'}{runs_note(p)} |"
         for p in points
     ]
     return head + "\n".join(rows) + "\n"
+
+
+def cpu_cell(point: dict[str, Any]) -> str:
+    """Server CPU; for a point of several runs, their median and (range)."""
+    cell = fmt(point["cpu_percent"], "{:.0f} %")
+    spread = point.get("cpu_range")
+    return cell if not spread else f"{cell} ({spread[0]:.0f}–{spread[1]:.0f})"
+
+
+def runs_note(point: dict[str, Any]) -> str:
+    """For a point of several runs: how many there were and, when they disagree, how many passed."""
+    runs = point.get("runs", 1)
+    if runs == 1:
+        return ""
+    mixed = [
+        f"{point[key]} of {runs} {label}"
+        for key, label in (("ok_runs", "ok"), ("on_time_runs", "on time"))
+        if 0 < point[key] < runs
+    ]
+    return f" [{runs} runs{': ' + ', '.join(mixed) if mixed else ''}]"
 
 
 def capacity(points: list[dict[str, Any]], kind: str, on_time: bool = False) -> int:
@@ -381,6 +438,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--warmup", type=float, default=5.0)
     ap.add_argument("--ramp", type=float, default=100.0)
     ap.add_argument("--procs", type=int, default=2)
+    ap.add_argument(
+        "--repeat", type=int, default=1, help="runs per server and M (medians; ok only if every run was ok)"
+    )
     ap.add_argument("--keep-going", action="store_true", help="do not stop a server's sweep after 2 failures in a row")
     ap.add_argument("--no-docs", action="store_true", help="do not write docs/benchmarks.md")
     ap.add_argument("--out", default=str(DATA / "sweep.json"))
@@ -404,12 +464,18 @@ def main(argv: list[str] | None = None) -> int:
     kinds = [s for s in servers if s]
     failed = dict.fromkeys(kinds, 0)
     for m in ms:
-        for kind in kinds:
-            if failed[kind] >= 2 and not a.keep_going:
-                continue  # (two failures in a row: this server's sweep is over)
-            point = measure(kind, m, a, tokens if kind.startswith("skirmish") else None)
+        going = [kind for kind in kinds if failed[kind] < 2 or a.keep_going]  # (2 failures in a row: done)
+        runs: dict[str, list[dict[str, Any]]] = {kind: [] for kind in going}
+        for _ in range(a.repeat):  # (the repeats of an M in turn too)
+            for kind in going:
+                run = measure(kind, m, a, tokens if kind.startswith("skirmish") else None)
+                runs[kind].append(run)
+                print(table([run]).splitlines()[-1], flush=True)
+        for kind in going:
+            point = combine(runs[kind], a.rate)
             points.append(point)
-            print(table([point]).splitlines()[-1], flush=True)
+            if a.repeat > 1:
+                print(table([point]).splitlines()[-1], flush=True)
             failed[kind] = 0 if point["ok"] else failed[kind] + 1
     latest = {(p["server"], p["matches"]): p for p in points}  # a point measured again replaces the earlier one
     order = list(dict.fromkeys(p["server"] for p in points))
@@ -435,9 +501,16 @@ def report(points: list[dict[str, Any]], a: argparse.Namespace, before: Any, aft
         f"(`python -m clients.loadtest`, {a.procs} processes) to core 1, loopback, 2-vCPU VM. Load average "
         f"before/after: {before[0]:.2f} / {after[0]:.2f} (of this invocation). Written by `python -m bench.run` "
         f"(`--servers {a.servers} --matches {a.matches} --rate {a.rate}`"
+        + (f" `--repeat {a.repeat}`" if getattr(a, "repeat", 1) > 1 else "")
         + "".join(f" `--merge {Path(m).name}`" for m in a.merge)
         + "; each M runs every server in turn; a merged sweep's rows come first, a point measured again replaces "
-        "the earlier one).",
+        "the earlier one)."
+        + (
+            " A point marked [N runs] is the median of N runs of that server and M (server CPU: median and "
+            "range), ok or on time only if every run was."
+            if any(p.get("runs", 1) > 1 for p in points)
+            else ""
+        ),
         "",
         "Latency = client receive time − the server's tick time `t` (same clock). Loss = frames the server stamped "
         "in the window that a client did not get. bytes/client/s = websocket frames received (payload + frame "

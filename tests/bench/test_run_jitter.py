@@ -7,7 +7,7 @@ import argparse
 
 import pytest
 
-from bench.run import capacity, connect_failures, jitter, judge, report, table
+from bench.run import capacity, combine, connect_failures, jitter, judge, report, table
 
 ARGS = {"players": 4, "spectators": 2, "rate": 20, "warmup": 5.0, "duration": 20.0, "procs": 2}
 ARGS |= {"servers": "skirmish", "matches": "100,150,200", "merge": []}
@@ -97,3 +97,30 @@ def test_capacity_stops_at_the_first_failed_point():
     # Tick starts on schedule: the same rule, in the report's line.
     scheduled = [point(100, 1.0, jitter=1.0), point(150, 1.0, jitter=50.0), point(200, 1.0, jitter=2.0)]
     assert "one-process Skirmish only): skirmish 100." in report(scheduled, argparse.Namespace(**ARGS), (0, 0), (0, 0))
+
+
+def test_repeated_runs_give_medians_and_pass_only_when_every_run_did():
+    run = {"server": "skirmish", "matches": 150, "clients": 900, "rss_mb": 176.0, "p50": 0.1, "loss": 0.0}
+    run |= {"bytes_per_client_s": 983.0, "loadgen_cpu_percent": 34.0, "connect_failures": 0, "overruns": 0}
+    run |= {"spectators_supported": True, "jitter_p99_ms": 2.0}
+    runs = [
+        judge({**run, "cpu_percent": 65.0, "us_per_frame": 36.0, "p99": 1.0, "tick_rate": 20.0}, 20),
+        judge({**run, "cpu_percent": 84.0, "us_per_frame": 47.0, "p99": 62.0, "tick_rate": 20.0}, 20),  # failed
+        judge({**run, "cpu_percent": 74.0, "us_per_frame": 41.0, "p99": 1.7, "tick_rate": 18.0}, 20),  # late
+    ]
+    runs[1] |= {"jitter_p99_ms": 5.0, "overruns": 3}
+    point = combine(runs, 20)
+    assert (point["cpu_percent"], point["us_per_frame"], point["p99"], point["tick_rate"]) == (74.0, 41.0, 1.7, 20.0)
+    assert point["cpu_range"] == [65.0, 84.0]
+    two = combine(runs[:2], 20)  # (an even count: bucket bounds and counts are one run's, not averaged)
+    assert (two["cpu_percent"], two["jitter_p99_ms"], two["overruns"]) == (74.5, 5.0, 3)
+    assert not point["ok"] and not point["on_time"]  # (the medians alone would pass)
+    assert judge(dict(point), 20)["ok"] is False  # (as when a saved sweep is merged again)
+    row = table([point]).splitlines()[-1]
+    assert "| 74 % (65–84) |" in row and row.endswith("| no (late ticks) [3 runs: 2 of 3 ok, 2 of 3 on time] |")
+    all_good = combine([runs[0], runs[0]], 20)
+    assert all_good["ok"] and all_good["on_time"] and table([all_good]).endswith("| yes [2 runs] |\n")
+    assert combine(runs[:1], 20) is runs[0]
+    args = argparse.Namespace(**ARGS, repeat=3)
+    assert "median of N runs" in report([point], args, (0.1,), (0.2,))
+    assert "median of N runs" not in report(runs[:1], args, (0.1,), (0.2,))
