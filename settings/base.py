@@ -95,8 +95,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env_str("REDIS_URL")
 REDIS_MAX_CONNECTIONS = env_int("REDIS_MAX_CONNECTIONS", 2000, 1)
 REDIS_PREFIX = env_str("CHANNEL_LAYER_PREFIX", "skirmish")
-#: "core" (RedisChannelLayer, the default) or "pubsub" (game_server.redis_layer); see docs/scaling.md.
-CHANNEL_LAYER_KIND = env_str("CHANNEL_LAYER", "core")
+#: "pubsub" (game_server.redis_layer, the default) or "core" (RedisChannelLayer); see docs/scaling.md.
+CHANNEL_LAYER_KIND = env_str("CHANNEL_LAYER", "pubsub")
 if CHANNEL_LAYER_KIND not in ("core", "pubsub"):
     raise ImproperlyConfigured(f"CHANNEL_LAYER must be core or pubsub, not {CHANNEL_LAYER_KIND!r}")
 if REDIS_URL and CHANNEL_LAYER_KIND == "pubsub":

@@ -32,7 +32,7 @@ def prefix() -> Iterator[str]:
 
 
 def start_cluster(
-    tmp_path: Path, redis_url: str, prefix: str, webs: int = 2, engines: int = 2, layer: str = "core"
+    tmp_path: Path, redis_url: str, prefix: str, webs: int = 2, engines: int = 2, layer: str = "pubsub"
 ) -> Cluster:
     env = {**CLUSTER_ENV, "REDIS_URL": redis_url, "CHANNEL_LAYER_PREFIX": prefix, "CHANNEL_LAYER": layer}
     database_url = test_database_url()
@@ -64,9 +64,10 @@ def stop_cluster(cluster: Cluster) -> None:
 def cluster(request, transactional_db, tmp_path, prefix) -> Iterator[Cluster]:
     """Two daphne web processes and two runengine workers on the shared Redis.
 
-    The core layer, or the one named by indirect parametrization ("pubsub": game_server.redis_layer).
+    The default layer (pub/sub: game_server.redis_layer), or the one named by indirect
+    parametrization ("core": channels-redis's RedisChannelLayer).
     """
-    running = start_cluster(tmp_path, SHARED_REDIS, prefix, layer=getattr(request, "param", "core"))
+    running = start_cluster(tmp_path, SHARED_REDIS, prefix, layer=getattr(request, "param", "pubsub"))
     try:
         yield running
     finally:

@@ -1,9 +1,13 @@
-"""CHANNEL_LAYER=pubsub against the real Redis: frames to sinks decoded once, publishes in call order."""
+"""CHANNEL_LAYER=pubsub (the default with REDIS_URL) against the real Redis: frames to sinks decoded
+once, publishes in call order."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -22,6 +26,21 @@ def make_layer(prefix: str, url: str = SHARED_REDIS) -> RedisPubSubChannelLayer:
 
 async def receive(layer: RedisPubSubChannelLayer, channel: str) -> dict[str, Any]:
     return await asyncio.wait_for(layer.receive(channel), 5)
+
+
+def configured_layer(**env: str) -> subprocess.CompletedProcess[str]:
+    """The channel layer backend a process started with this environment (and REDIS_URL) gets."""
+    code = "import django; django.setup(); from django.conf import settings as s; print(s.CHANNEL_LAYERS)"
+    environ = {key: value for key, value in os.environ.items() if key != "CHANNEL_LAYER"}
+    environ.update(DJANGO_SETTINGS_MODULE="settings", REDIS_URL=SHARED_REDIS, **env)
+    return subprocess.run([sys.executable, "-c", code], env=environ, capture_output=True, text=True, timeout=60)
+
+
+def test_with_redis_the_pubsub_layer_is_the_default_and_core_is_one_setting_away():
+    assert "'game_server.redis_layer.RedisPubSubChannelLayer'" in configured_layer().stdout
+    assert "'channels_redis.core.RedisChannelLayer'" in configured_layer(CHANNEL_LAYER="core").stdout
+    wrong = configured_layer(CHANNEL_LAYER="fast")
+    assert wrong.returncode != 0 and "CHANNEL_LAYER must be core or pubsub, not 'fast'" in wrong.stderr
 
 
 async def test_a_frame_goes_to_every_sink_decoded_once_and_the_rest_keep_their_queues(prefix):
