@@ -446,6 +446,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default=str(DATA / "sweep.json"))
     ap.add_argument("--merge", action="append", default=[], help="also tabulate the points of an earlier --out file")
     a = ap.parse_args(argv)
+    if a.repeat < 1:
+        ap.error("--repeat must be 1 or more")
     servers = a.servers.split(",")
     ms = [int(x) for x in a.matches.split(",") if x]  # none: only tabulate the --merge files
     DATA.mkdir(exist_ok=True)

@@ -7,7 +7,7 @@ import argparse
 
 import pytest
 
-from bench.run import capacity, combine, connect_failures, jitter, judge, report, table
+from bench.run import capacity, combine, connect_failures, jitter, judge, main, report, table
 
 ARGS = {"players": 4, "spectators": 2, "rate": 20, "warmup": 5.0, "duration": 20.0, "procs": 2}
 ARGS |= {"servers": "skirmish", "matches": "100,150,200", "merge": []}
@@ -124,3 +124,9 @@ def test_repeated_runs_give_medians_and_pass_only_when_every_run_did():
     args = argparse.Namespace(**ARGS, repeat=3)
     assert "median of N runs" in report([point], args, (0.1,), (0.2,))
     assert "median of N runs" not in report(runs[:1], args, (0.1,), (0.2,))
+
+
+def test_a_repeat_below_one_is_refused_before_anything_runs(capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["--servers", "skirmish", "--matches", "10", "--repeat", "0", "--no-docs"])
+    assert exited.value.code == 2 and "--repeat must be 1 or more" in capsys.readouterr().err
