@@ -29,7 +29,7 @@ async def receive(layer: RedisPubSubChannelLayer, channel: str) -> dict[str, Any
 
 
 def configured_layer(**env: str) -> subprocess.CompletedProcess[str]:
-    """The channel layer backend a process started with this environment (and REDIS_URL) gets."""
+    """Start Django in a new process with this environment (and REDIS_URL); it prints CHANNEL_LAYERS."""
     code = "import django; django.setup(); from django.conf import settings as s; print(s.CHANNEL_LAYERS)"
     environ = {key: value for key, value in os.environ.items() if key != "CHANNEL_LAYER"}
     environ.update(DJANGO_SETTINGS_MODULE="settings", REDIS_URL=SHARED_REDIS, **env)
