@@ -302,17 +302,16 @@ def connect_failures(run: dict[str, Any], expected: int) -> int:
 def judge(point: dict[str, Any], rate: int) -> dict[str, Any]:
     """Mark a point ok (p99, loss, connects) and on time (ticks/s ≥ 95 % of the rate); a point of
     several runs (`combine`) only when every one of its runs was."""
+    runs = point.get("runs", 1)
     point["ok"] = (
         point["p99"] is not None
         and point["p99"] < P99_LIMIT
         and point["loss"] is not None
         and point["loss"] < LOSS_LIMIT
         and point["connect_failures"] == 0
-        and point.get("ok_runs", 1) == point.get("runs", 1)
+        and point.get("ok_runs", runs) == runs
     )
-    point["on_time"] = (point["tick_rate"] or 0) >= TICK_RATE_FLOOR * rate and point.get(
-        "on_time_runs", 1
-    ) == point.get("runs", 1)
+    point["on_time"] = (point["tick_rate"] or 0) >= TICK_RATE_FLOOR * rate and point.get("on_time_runs", runs) == runs
     return point
 
 
@@ -503,7 +502,7 @@ def report(points: list[dict[str, Any]], a: argparse.Namespace, before: Any, aft
         f"(`python -m clients.loadtest`, {a.procs} processes) to core 1, loopback, 2-vCPU VM. Load average "
         f"before/after: {before[0]:.2f} / {after[0]:.2f} (of this invocation). Written by `python -m bench.run` "
         f"(`--servers {a.servers} --matches {a.matches} --rate {a.rate}`"
-        + (f" `--repeat {a.repeat}`" if getattr(a, "repeat", 1) > 1 else "")
+        + (f" `--repeat {a.repeat}`" if a.repeat > 1 else "")
         + "".join(f" `--merge {Path(m).name}`" for m in a.merge)
         + "; each M runs every server in turn; a merged sweep's rows come first, a point measured again replaces "
         "the earlier one)."

@@ -10,7 +10,7 @@ import pytest
 from bench.run import capacity, combine, connect_failures, jitter, judge, main, report, table
 
 ARGS = {"players": 4, "spectators": 2, "rate": 20, "warmup": 5.0, "duration": 20.0, "procs": 2}
-ARGS |= {"servers": "skirmish", "matches": "100,150,200", "merge": []}
+ARGS |= {"servers": "skirmish", "matches": "100,150,200", "merge": [], "repeat": 1}
 
 B = "skirmish_tick_lateness_seconds_bucket"
 
@@ -121,7 +121,7 @@ def test_repeated_runs_give_medians_and_pass_only_when_every_run_did():
     all_good = combine([runs[0], runs[0]], 20)
     assert all_good["ok"] and all_good["on_time"] and table([all_good]).endswith("| yes [2 runs] |\n")
     assert combine(runs[:1], 20) is runs[0]
-    args = argparse.Namespace(**ARGS, repeat=3)
+    args = argparse.Namespace(**{**ARGS, "repeat": 3})
     assert "median of N runs" in report([point], args, (0.1,), (0.2,))
     assert "median of N runs" not in report(runs[:1], args, (0.1,), (0.2,))
 
