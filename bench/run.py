@@ -11,7 +11,8 @@ window, then stops the server. Servers:
   REDIS_URL and the default Redis layer (CHANNEL_LAYER=pubsub); `skirmish-redis`: the same with
   CHANNEL_LAYER=core (channels-redis's core layer);
 - `colyseus`: bench/peers/colyseus/server.js (node, Colyseus 0.18, `npm ci` first);
-- `websockets`: bench/peers/websockets_floor.py (the floor).
+- `websockets`: bench/peers/websockets_floor.py (the floor: the `websockets` library);
+- `asyncio`: bench/peers/asyncio_floor.py (the lower floor: bare asyncio Protocols, frames by hand).
 
 Capacity = the largest M with p99 < 50 ms and loss < 1 % (and ticks on time) at that M and at every
 smaller M measured: a failed point caps it even when a bigger M passes. A server's sweep
@@ -46,6 +47,7 @@ LOSS_LIMIT = 0.01
 TICK_RATE_FLOOR = 0.95  # a server whose ticks fall below 95 % of the rate is over capacity too
 PREFIX = "lt"
 METRICS_TOKEN = "bench-metrics-" + "x" * 20
+FLOORS = {"websockets": "bench.peers.websockets_floor", "asyncio": "bench.peers.asyncio_floor"}
 JITTER_OK = 0.002  # the issue's tick-start jitter target (p99), seconds
 
 
@@ -120,8 +122,8 @@ class Server:
                 self._spawn([PY, "manage.py", "runengine", "--worker-id", f"bench{self.port}"], self.env)
         elif self.kind == "colyseus":
             proc = self._spawn(["node", "server.js", str(self.port), str(self.rate)], cwd=ROOT / "bench/peers/colyseus")
-        elif self.kind == "websockets":
-            proc = self._spawn([PY, "-m", "bench.peers.websockets_floor", str(self.port), str(self.rate)])
+        elif self.kind in FLOORS:
+            proc = self._spawn([PY, "-m", FLOORS[self.kind], str(self.port), str(self.rate)])
         else:
             raise ValueError(self.kind)
         wait_port(self.port, proc)
@@ -175,7 +177,9 @@ class Server:
 
 def loadgen_target(kind: str) -> str:
     """The load generator's --target for a server kind."""
-    return "skirmish" if kind.startswith("skirmish") else kind
+    if kind.startswith("skirmish"):
+        return "skirmish"
+    return "websockets" if kind in FLOORS else kind  # (both floors take the same clients)
 
 
 def database_files(db: Path) -> tuple[Path, Path, Path]:
@@ -427,7 +431,7 @@ def write_section(text: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run the sweep; print and save the table."""
     ap = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
-    servers_help = "comma list: skirmish, skirmish-redis, skirmish-redis-pubsub, colyseus, websockets"
+    servers_help = "comma list: skirmish, skirmish-redis, skirmish-redis-pubsub, colyseus, websockets, asyncio"
     ap.add_argument("--servers", default="skirmish,colyseus,websockets", help=servers_help)
     ap.add_argument("--matches", default="10,25,50,100,150,200,300,400", help="M values to sweep")
     ap.add_argument("--players", type=int, default=4)

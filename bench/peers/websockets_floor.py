@@ -31,11 +31,39 @@ class FloorMatch:
 
     def __init__(self, rate: int) -> None:
         self.rate = rate
-        self.sockets: set[ServerConnection] = set()
+        self.sockets: set[Any] = set()
         self.held: dict[int, tuple[int, int]] = {}
         self.pos: dict[int, list[int]] = {}
-        self.acks: dict[int, int] = {}
+        self.acks: dict[str, int] = {}
         self.task: asyncio.Task[None] | None = None
+
+    def take_input(self, seat: int, raw: bytes) -> None:
+        """A player's msgpack `match.input`: the direction it holds from now on."""
+        msg: Any = msgpack.unpackb(raw)
+        data = msg.get("data", {})
+        self.held[seat] = (int(data.get("dx", 0)), int(data.get("dy", 0)))
+        self.acks[str(seat)] = msg.get("seq", 0)
+
+    def frame(self, tick: int) -> bytes:
+        """Move the discs one tick; the tick's delta, msgpack-encoded once for every socket."""
+        step = SPEED // self.rate
+        moved = {}
+        for seat, (dx, dy) in self.held.items():
+            p = self.pos.setdefault(seat, [200 + 400 * seat, 300])
+            p[0] = min(WIDTH, max(0, p[0] + dx * step))
+            p[1] = min(HEIGHT, max(0, p[1] + dy * step))
+            moved[str(seat)] = {"x": p[0], "y": p[1], "vx": dx * SPEED, "vy": dy * SPEED}
+        frame = {
+            "type": "delta",
+            "tick": tick,
+            "base": tick - 1,
+            "t": round(time.time() * 1000, 1),
+            "delta": {"sub": {"game": {"sub": {"players": {"set": moved}}}, "acks": {"set": dict(self.acks)}}},
+        }
+        return msgpack.packb(frame)
+
+    def broadcast(self, payload: bytes) -> None:
+        broadcast(self.sockets, payload)
 
     async def run(self) -> None:
         """Tick at a fixed rate on the monotonic clock; broadcast each tick's state."""
@@ -43,23 +71,9 @@ class FloorMatch:
         period = 1.0 / self.rate
         start = loop.time()
         tick = 0
-        step = SPEED // self.rate
         while self.sockets:
             tick += 1
-            moved = {}
-            for seat, (dx, dy) in self.held.items():
-                p = self.pos.setdefault(seat, [200 + 400 * seat, 300])
-                p[0] = min(WIDTH, max(0, p[0] + dx * step))
-                p[1] = min(HEIGHT, max(0, p[1] + dy * step))
-                moved[str(seat)] = {"x": p[0], "y": p[1], "vx": dx * SPEED, "vy": dy * SPEED}
-            frame = {
-                "type": "delta",
-                "tick": tick,
-                "base": tick - 1,
-                "t": round(time.time() * 1000, 1),
-                "delta": {"sub": {"game": {"sub": {"players": {"set": moved}}}, "acks": {"set": dict(self.acks)}}},
-            }
-            broadcast(self.sockets, msgpack.packb(frame))
+            self.broadcast(self.frame(tick))
             delay = start + tick * period - loop.time()
             await asyncio.sleep(max(0.0, delay))
 
@@ -82,10 +96,7 @@ async def handle(ws: ServerConnection, rate: int) -> None:
         async for raw in ws:
             if seat < 0 or not isinstance(raw, bytes):
                 continue
-            msg: Any = msgpack.unpackb(raw)
-            data = msg.get("data", {})
-            match.held[seat] = (int(data.get("dx", 0)), int(data.get("dy", 0)))
-            match.acks[str(seat)] = msg.get("seq", 0)
+            match.take_input(seat, raw)
     finally:
         match.sockets.discard(ws)
         if not match.sockets:

@@ -6,6 +6,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -69,12 +71,13 @@ def test_a_compact_delta_before_the_first_snapshot_still_brings_the_client_live(
     assert client.inbox == [{"type": "delta", "tick": 7, "t": 1732470004100.5}]
 
 
-@pytest.fixture
-def floor_url():
+@contextmanager
+def floor_server(module: str) -> Iterator[int]:
+    """A floor server (a module of bench.peers) on a free port, at 20 Hz, until the block ends."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "bench.peers.websockets_floor", str(port), "20"], cwd=ROOT)
+    proc = subprocess.Popen([sys.executable, "-m", f"bench.peers.{module}", str(port), "20"], cwd=ROOT)
     deadline = time.time() + 15
     while time.time() < deadline:
         try:
@@ -82,9 +85,62 @@ def floor_url():
             break
         except OSError:
             time.sleep(0.1)
-    yield f"http://127.0.0.1:{port}"
-    proc.terminate()
-    proc.wait(timeout=10)
+    try:
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture(params=["websockets_floor", "asyncio_floor"])
+def floor_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    with floor_server(request.param) as port:
+        yield f"http://127.0.0.1:{port}"
+
+
+def test_the_asyncio_floor_answers_pings_and_closes_on_what_it_does_not_speak() -> None:
+    def upgrade(port: int, key: bool = True) -> tuple[socket.socket, bytes]:
+        conn = socket.create_connection(("127.0.0.1", port), timeout=5)
+        header = "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n" if key else ""
+        conn.sendall(f"GET /?match=9&seat=-1 HTTP/1.1\r\nHost: x\r\n{header}\r\n".encode())
+        reply = b""
+        while b"\r\n\r\n" not in reply:
+            chunk = conn.recv(4096)
+            if not chunk:
+                break
+            reply += chunk
+        return conn, reply
+
+    def masked(opcode: int, payload: bytes, mask: bytes = b"\x01\x02\x03\x04") -> bytes:
+        body = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        return bytes((0x80 | opcode, 0x80 | len(payload))) + mask + body
+
+    def read_until_closed(conn: socket.socket) -> bytes:
+        got = b""
+        while chunk := conn.recv(65536):
+            got += chunk
+        return got
+
+    with floor_server("asyncio_floor") as port:
+        conn, reply = upgrade(port, key=False)
+        with conn:
+            assert reply.startswith(b"HTTP/1.1 400") and read_until_closed(conn) == b""
+
+        conn, reply = upgrade(port)
+        with conn:
+            assert reply.startswith(b"HTTP/1.1 101") and b"s3pPLMBiTxaQ9kYGzzhZRbK+xOo=" in reply  # (RFC 6455's)
+            conn.sendall(masked(0x9, b"hi"))
+            got, deadline = b"", time.time() + 5
+            while b"\x8a\x02hi" not in got and time.time() < deadline:  # the pong, among the match's ticks
+                got += conn.recv(65536)
+            assert b"\x8a\x02hi" in got
+            conn.sendall(b"\x82\xfe\x00\xc8" + b"\x00" * 204)  # a 16-bit length: not the workload's
+            read_until_closed(conn)  # (returns once the server closed the socket)
+
+        conn, _ = upgrade(port)
+        with conn:
+            conn.sendall(masked(0x8, b"\x03\xe8"))
+            assert read_until_closed(conn).endswith(b"\x88\x02\x03\xe8")  # the close echoed, then closed
 
 
 def floor_config(url: str, *, matches: int, duration: float, warmup: float, procs: int, setup_timeout: float) -> Config:
