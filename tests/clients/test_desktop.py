@@ -108,12 +108,14 @@ async def test_desktop_watches_a_bot_match_from_the_live_list(server: DaphneServ
     await sync_to_async(make_user)("vera")
     host = BotConfig(server=server.http, name="bot-a", host=True, game="connect_four", matches=1, think=0.25)
     guest = BotConfig(server=server.http, name="bot-b", game="connect_four", matches=1, think=0.25, seed=3)
-    bots = asyncio.gather(run_bot(host), run_bot(guest))
     app = DesktopApp(server.http, "vera", PASSWORD)
     runner = asyncio.create_task(app.run())
     try:
         await click(app, "signin")
-        await until(lambda: app.client is not None and app.client.connected)
+        # Signed in once the live list is subscribed (sign_in clears its message then). The bots
+        # start after that: a match they finished before would never be listed.
+        await until(lambda: app.client is not None and app.client.connected and app.message == "")
+        bots = asyncio.gather(run_bot(host), run_bot(guest))
         await until(lambda: bool(app.client.live_matches), timeout=30)  # the bots' match, pushed to the list
         (match_id,) = app.client.live_matches
         await until(lambda: any(b.id == f"watch-{match_id}" for b in app.screen.buttons))
