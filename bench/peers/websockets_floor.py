@@ -3,8 +3,9 @@
 No auth, no lobby, no channel layer, no game rules beyond moving discs: per match one asyncio
 task ticks at RATE Hz, applies the latest input of each player, encodes the state once with
 msgpack in Skirmish's frame shape ({"type": "delta", "tick", "base", "t", "delta"}) and
-`websockets.broadcast()`s it to the match's sockets. Compression is off. This is what one Python
-process can do with the least work per frame; Skirmish's cost is measured against it.
+`websockets.broadcast()`s it to the match's sockets. Compression is off. This is the floor with
+the usual websocket library; bench/peers/asyncio_floor.py plays the same match (`FloorMatch`) on
+bare asyncio Protocols, the least one Python process can do per frame.
 
 Usage: python -m bench.peers.websockets_floor [port] [rate]
 Clients connect to ws://host:port/?match=<m>&seat=<n> (seat -1: spectator) and send msgpack
