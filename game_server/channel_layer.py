@@ -25,9 +25,7 @@ Direct input (the other way): the in-process engine registers a *receiver* for e
 channel (`register_receiver`). A `match.input` sent to that channel while nothing is queued for
 it is handed to the receiver synchronously (`deliver_now`, also usable outside a coroutine): no
 copy, no queue, no listening task woken. With something queued it takes the queue, behind it, so
-a player's `match.join` is never overtaken by their first input. The engine may register a
-*route* with the receiver: `input_direct` hands it an input's fields under the same rule, with no
-message built (a player's socket sends one input a tick; each call saved there shows in the CPU).
+a player's `match.join` is never overtaken by their first input.
 """
 
 from __future__ import annotations
@@ -51,8 +49,6 @@ INPUT_TYPE = "match.input"
 Sink = Callable[[dict[str, Any], dict[Any, Any]], None]
 #: A direct receiver: message -> None (it must not keep or change the message after returning).
 Receiver = Callable[[dict[str, Any]], None]
-#: A direct input route: a match.input's (seat, seq, data, rid, reply channel) -> None.
-Route = Callable[[int, int, Any, "int | None", "str | None"], None]
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +63,6 @@ class DirectDelivery:
         super().__init__(*args, **kwargs)
         self.sinks: dict[str, Sink] = {}
         self.receivers: dict[str, Receiver] = {}
-        self.routes: dict[str, Route] = {}
 
     def register_sink(self, channel: str, sink: Sink) -> None:
         """Deliver every match.frame for `channel` by calling `sink` instead of queueing it."""
@@ -77,17 +72,13 @@ class DirectDelivery:
         """Back to the normal path for `channel` (no-op if it had no sink)."""
         self.sinks.pop(channel, None)
 
-    def register_receiver(self, channel: str, receiver: Receiver, route: Route | None = None) -> None:
-        """Hand every match.input for `channel` to `receiver` when nothing is queued before it (and
-        an input's fields to `route`, where the layer offers `input_direct`)."""
+    def register_receiver(self, channel: str, receiver: Receiver) -> None:
+        """Hand every match.input for `channel` to `receiver` when nothing is queued before it."""
         self.receivers[channel] = receiver
-        if route is not None:
-            self.routes[channel] = route
 
     def unregister_receiver(self, channel: str) -> None:
         """Back to the queue for `channel` (no-op if it had no receiver)."""
         self.receivers.pop(channel, None)
-        self.routes.pop(channel, None)
 
 
 class InMemoryChannelLayer(DirectDelivery, _InMemoryChannelLayer):
@@ -106,21 +97,6 @@ class InMemoryChannelLayer(DirectDelivery, _InMemoryChannelLayer):
         if queue is not None and not queue.empty():
             return False
         call_receiver(receiver, message)
-        return True
-
-    def input_direct(self, channel: str, seat: int, seq: int, data: Any, rid: int | None, reply: str | None) -> bool:
-        """A match.input, as its fields, handed synchronously to the channel's route (deliver_now's
-        rule: nothing queued before it); False if it must take deliver_now or the queue."""
-        route = self.routes.get(channel)
-        if route is None:
-            return False
-        queue = self.channels.get(channel)
-        if queue is not None and not queue.empty():
-            return False
-        try:
-            route(seat, seq, data, rid, reply)
-        except Exception:  # the match's listener must go on
-            logger.exception("direct delivery of %s failed", INPUT_TYPE)
         return True
 
     async def send(self, channel: str, message: dict[str, Any]) -> None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 import os
 import socket
@@ -505,8 +504,7 @@ class EngineWorker:
         register = getattr(self.layer, "register_receiver", None)
         if register is not None:  # inputs skip the queue (game_server.channel_layer, game_server.redis_layer)
             match_id = match.match_id
-            route = functools.partial(self.input_routed, match)
-            register(match_channel(match_id), lambda message: self.input_now(match_id, message), route)
+            register(match_channel(match_id), lambda message: self.input_now(match_id, message))
         self._count_flush[match.match_id] = loop.create_task(self._list_match(match.match_id, 0.0))
 
     def match_finished(self, match_id: str) -> None:
@@ -573,37 +571,24 @@ class EngineWorker:
     def take_input(self, match_id: str, message: dict[str, Any]) -> dict[str, Any] | None:
         """Queue a match.input for its tick; the error frame for its sender if the match refused it
         (for `input/queue_full`, only if the seat has not had one in QUEUE_FULL_NOTICE_SECONDS)."""
-        rejected = self.host.input(match_id, message["seat"], message["seq"], message["data"])
-        return None if rejected is None else self.refusal(match_id, rejected, message.get("rid"))
-
-    def refusal(self, match_id: str, rejected: InputRejected, rid: int | None) -> dict[str, Any] | None:
-        """The error frame for a refused input (None: a queue_full the seat was told of lately)."""
+        seat = message["seat"]
+        rejected = self.host.input(match_id, seat, message["seq"], message["data"])
+        if rejected is None:
+            return None
         if rejected.code == p.ErrorCode.QUEUE_FULL:
             metrics.INPUTS_DROPPED.inc()
             now = time.monotonic()
             quiet = self._quiet_until.setdefault(match_id, {})
-            if now < quiet.get(rejected.seat, 0.0):
+            if now < quiet.get(seat, 0.0):
                 return None
-            quiet[rejected.seat] = now + QUEUE_FULL_NOTICE_SECONDS
-        error = p.Error(rid=rid, code=rejected.code, message=rejected.message, seq=rejected.seq)
+            quiet[seat] = now + QUEUE_FULL_NOTICE_SECONDS
+        error = p.Error(rid=message.get("rid"), code=rejected.code, message=rejected.message, seq=rejected.seq)
         return {"type": "match.frame", "frames": p.encode_all(error)}
 
     def input_now(self, match_id: str, message: dict[str, Any]) -> None:
         """A match.input handed over synchronously by the layer (see serve)."""
-        self._reply(message.get("reply"), self.take_input(match_id, message))
-
-    def input_routed(self, match: Match, seat: int, seq: int, data: Any, rid: int | None, reply: str | None) -> None:
-        """A match.input's fields from a socket of this process, straight to its match: what
-        `input_now` does, without the message, the layer's receiver and the host in between (the
-        in-memory layer's `input_direct`; ~10 % of the CPU at 150 arena matches)."""
-        if self.host.matches.get(match.match_id) is match:
-            rejected = match.receive_input(seat, seq, data)
-        else:  # (it ended: the host says so)
-            rejected = self.host.input(match.match_id, seat, seq, data)
-        if rejected is not None:
-            self._reply(reply, self.refusal(match.match_id, rejected, rid))
-
-    def _reply(self, reply: str | None, refusal: dict[str, Any] | None) -> None:
+        refusal = self.take_input(match_id, message)
+        reply = message.get("reply")
         if refusal is not None and reply:
             keep_running(self._replies, self.layer.send(reply, refusal))
 

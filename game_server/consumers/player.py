@@ -279,12 +279,8 @@ class PlayerConsumer(ProtocolConsumer):
         """The input straight to an in-process match (False: not seated, or it must be queued)."""
         if self.match_id is None or self.seat is None:
             return False
-        channel, layer = match_channel(self.match_id), self.channel_layer
-        direct = getattr(layer, "input_direct", None)  # (the in-memory layer: the match is in this process)
-        if direct is not None and direct(channel, self.seat, msg.seq, msg.data, msg.rid, self.channel_name):
-            return True
-        deliver = getattr(layer, "deliver_now", None)
-        return deliver is not None and deliver(channel, self.input_message(msg))
+        deliver = getattr(self.channel_layer, "deliver_now", None)
+        return deliver is not None and deliver(match_channel(self.match_id), self.input_message(msg))
 
     def input_message(self, msg: p.MatchInput | p.InputFrame) -> dict[str, Any]:
         """What the match's channel gets for one input."""

@@ -88,28 +88,6 @@ async def test_match_frames_for_a_channel_with_a_sink_go_to_the_sink_in_order_an
     assert (await layer.receive(direct))["frames"]["x"] == b"4" and len(got) == 3
 
 
-async def test_an_input_goes_to_the_route_as_fields_unless_something_is_queued_before_it() -> None:
-    layer = InMemoryChannelLayer(capacity=10)
-    channel = "match.m1"
-    routed: list[tuple] = []
-    received: list[dict] = []
-    assert not layer.input_direct(channel, 0, 1, {"dx": 1}, None, "reply.1")  # no route: deliver_now's path
-    layer.register_receiver(channel, received.append, lambda *fields: routed.append(fields))
-    assert layer.input_direct(channel, 0, 1, {"dx": 1}, 7, "reply.1")
-    assert routed == [(0, 1, {"dx": 1}, 7, "reply.1")] and received == []
-
-    await layer.send(channel, {"type": "match.join", "viewer": 0})  # queued: the match's listener takes it
-    assert not layer.input_direct(channel, 0, 2, {}, None, "reply.1")  # not ahead of the join
-    assert (await layer.receive(channel))["type"] == "match.join"
-    assert layer.input_direct(channel, 0, 2, {}, None, "reply.1") and len(routed) == 2
-
-    layer.register_receiver("match.m2", received.append, lambda *fields: 1 / 0)
-    assert layer.input_direct("match.m2", 0, 1, {}, None, None)  # a failing route is logged, never raised
-
-    layer.unregister_receiver(channel)
-    assert not layer.input_direct(channel, 0, 3, {}, None, "reply.1") and len(routed) == 2
-
-
 async def test_a_failing_sink_does_not_stop_the_other_members() -> None:
     layer = InMemoryChannelLayer(capacity=10)
     broken, ok = await layer.new_channel(), await layer.new_channel()

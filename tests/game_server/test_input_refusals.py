@@ -70,20 +70,3 @@ def test_a_finished_match_forgets_its_quiet_seats(worker) -> None:
     assert 0 in worker._quiet_until["m1"]
     worker.match_finished("m1")
     assert not worker._quiet_until
-
-
-async def test_a_routed_input_is_queued_or_refused_like_a_message(worker) -> None:
-    worker, _ = worker
-    layer = worker.layer
-    match = worker.host.matches["m1"]
-    reply = await layer.new_channel()
-    worker.input_routed(match, 0, 1, {"col": 1}, 5, reply)
-    assert list(match.seats[0].queue) == [(1, {"col": 1})]
-    worker.input_routed(match, 0, 1, {"col": 2}, 6, reply)  # the same seq again: stale
-    error = json.loads((await layer.receive(reply))["frames"][p.JSON])
-    assert (error["code"], error["seq"], error["rid"]) == ("input/stale_seq", 1, 6)
-    del worker.host.matches["m1"]  # the match is over
-    worker.input_routed(match, 0, 2, {"col": 1}, 7, reply)
-    error = json.loads((await layer.receive(reply))["frames"][p.JSON])
-    assert (error["code"], error["rid"]) == ("match/not_found", 7)
-    assert list(match.seats[0].queue) == [(1, {"col": 1})]
