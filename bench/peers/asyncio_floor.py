@@ -49,7 +49,7 @@ class Connection(asyncio.Protocol):
         self.rate = rate
         self.buffer = b""
         self.open = False
-        self.key = ""
+        self.match_key = ""
         self.match: AsyncioMatch | None = None
         self.seat = -1
         self.transport: Any = None
@@ -85,11 +85,11 @@ class Connection(asyncio.Protocol):
         self.transport.write(f"{reply}Sec-WebSocket-Accept: {accept_key(key)}\r\n\r\n".encode())
         self.open = True
         query = parse_qs(urlsplit(parts[1]).query)
-        self.key = query.get("match", ["0"])[0]
+        self.match_key = query.get("match", ["0"])[0]
         self.seat = int(query.get("seat", ["-1"])[0])
-        match = MATCHES.get(self.key)
+        match = MATCHES.get(self.match_key)
         if match is None:
-            match = MATCHES[self.key] = AsyncioMatch(self.rate)
+            match = MATCHES[self.match_key] = AsyncioMatch(self.rate)
         self.match = match
         match.sockets.add(self)
         if match.task is None or match.task.done():
@@ -127,7 +127,7 @@ class Connection(asyncio.Protocol):
         if match is not None:
             match.sockets.discard(self)
             if not match.sockets:
-                MATCHES.pop(self.key, None)
+                MATCHES.pop(self.match_key, None)
 
 
 async def main(port: int, rate: int) -> None:

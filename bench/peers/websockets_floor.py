@@ -32,6 +32,7 @@ class FloorMatch:
 
     def __init__(self, rate: int) -> None:
         self.rate = rate
+        self.step = SPEED // rate  # centi-units a held direction moves per tick
         self.sockets: set[Any] = set()
         self.held: dict[int, tuple[int, int]] = {}
         self.pos: dict[int, list[int]] = {}
@@ -47,7 +48,7 @@ class FloorMatch:
 
     def frame(self, tick: int) -> bytes:
         """Move the discs one tick; the tick's delta, msgpack-encoded once for every socket."""
-        step = SPEED // self.rate
+        step = self.step
         moved = {}
         for seat, (dx, dy) in self.held.items():
             p = self.pos.setdefault(seat, [200 + 400 * seat, 300])
