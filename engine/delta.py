@@ -26,11 +26,13 @@ def diff(old: Tree, new: Tree) -> Tree:
     changed: Tree = {}
     added: Tree = {}
     nested: Tree = {}
+    kept = 0  # keys of `old` also in `new`: when that is all of them, nothing was removed
     for key, value in new.items():
-        if key not in old:
+        before = old.get(key, _MISSING)
+        if before is _MISSING:
             changed[key] = value
             continue
-        before = old[key]
+        kept += 1
         if before is value:  # (a part the view reuses every tick: no walk through it)
             continue
         kind = type(value)
@@ -47,14 +49,14 @@ def diff(old: Tree, new: Tree) -> Tree:
         out["set"] = changed
     if added:
         out["add"] = added
-    removed = [key for key in old if key not in new]
-    if removed:
-        out["del"] = removed
+    if kept != len(old):
+        out["del"] = [key for key in old if key not in new]
     if nested:
         out["sub"] = nested
     return out
 
 
+_MISSING = object()
 _CONTAINERS = (dict, list)
 
 

@@ -26,6 +26,7 @@ import logging
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any, Literal
 
 from engine.canon import state_hash
@@ -107,7 +108,7 @@ class Seat:
 #: its first collection. Shared only for exact str/int/bool/None values, keyed with their types
 #: (1, 1.0 and True are equal as keys but not to a game), and at most SHARED_DATA_MAX of them.
 LogEntry = Sequence[Any]
-_ATOMS = (str, int, float, bool, type(None))
+_ATOMS = frozenset((str, int, float, bool, type(None)))
 _SHAREABLE = frozenset((str, int, bool, type(None)))
 SHARED_DATA_MAX = 4096
 _shared_data: dict[tuple[Any, ...], tuple[Any, ...]] = {}
@@ -115,16 +116,18 @@ _shared_data: dict[tuple[Any, ...], tuple[Any, ...]] = {}
 
 def _compact(entry: LogEntry) -> tuple[Any, ...]:
     tick, seat, kind, seq, data = entry
-    if type(data) is dict and all(type(v) in _ATOMS for v in data.values()):
-        data = tuple(x for item in data.items() for x in item)  # (k1, v1, k2, v2, ...)
-        types = tuple(map(type, data))
-        if _SHAREABLE.issuperset(types):
-            key = (data, types)
-            shared = _shared_data.get(key)
-            if shared is not None:
-                data = shared
-            elif len(_shared_data) < SHARED_DATA_MAX:
-                _shared_data[key] = data
+    if type(data) is dict:
+        flat = tuple(chain.from_iterable(data.items()))  # (k1, v1, k2, v2, ...)
+        types = tuple(map(type, flat))
+        if _ATOMS.issuperset(types[1::2]):
+            data = flat
+            if _SHAREABLE.issuperset(types):
+                key = (flat, types)
+                shared = _shared_data.get(key)
+                if shared is not None:
+                    data = shared
+                elif len(_shared_data) < SHARED_DATA_MAX:
+                    _shared_data[key] = flat
     return (tick, seat, kind, seq, data)
 
 

@@ -47,6 +47,8 @@ def _q(value: float) -> int:
 
 _SIZE = [_q(WIDTH), _q(HEIGHT)]
 _PILLARS = [[_q(x), _q(y), _q(r)] for x, y, r in PILLARS]
+_RADIUS = _q(RADIUS)
+_PICKUP_RADIUS = _q(PICKUP_RADIUS)
 
 
 @dataclass(slots=True)
@@ -170,24 +172,24 @@ class Arena(Game[ArenaState]):
         return {
             "names": state.names,
             "size": _SIZE,  # (the same objects every tick: the diff skips them at once)
-            "radius": _q(RADIUS),
-            "pickup_radius": _q(PICKUP_RADIUS),
+            "radius": _RADIUS,
+            "pickup_radius": _PICKUP_RADIUS,
             "pillars": _PILLARS,
             "time_limit_ms": round(state.time_limit * 1000),
             "score_limit": state.score_limit,
             "elapsed_ds": math.floor(state.elapsed * 10 + 1e-9),  # tenths of a second
-            "players": {
+            "players": {  # (centi-units as _q gives them, computed inline: the view is built every tick)
                 str(b.seat): {
-                    "x": _q(b.x),
-                    "y": _q(b.y),
-                    "vx": _q(b.vx),
-                    "vy": _q(b.vy),
+                    "x": round(b.x * 100),
+                    "y": round(b.y * 100),
+                    "vx": round(b.vx * 100),
+                    "vy": round(b.vy * 100),
                     "score": b.score,
                     "on": b.active,
                 }
                 for b in state.bodies
             },
-            "pickups": {str(p.id): [_q(p.x), _q(p.y)] for p in state.pickups},
+            "pickups": {str(p.id): [round(p.x * 100), round(p.y * 100)] for p in state.pickups},
             "over": state.over,
         }
 

@@ -34,7 +34,11 @@ from engine.delta import Tree, is_index
 
 @lru_cache(maxsize=1024)
 def _index(names: tuple[str, ...]) -> dict[str, int]:
+    """Key -> code for a match's names; the numeric keys met so far are added by `_Packer.code`."""
     return {name: 2 * at for at, name in enumerate(names)}
+
+
+NUMBER_CODES_MAX = 4096  # numeric keys remembered per names tuple (seats, ids: a match's few hundred)
 
 
 class _Packer:
@@ -50,7 +54,10 @@ class _Packer:
         if code is not None:
             return code
         if is_index(key) and len(key) <= 9:  # (a longer number travels as an extra name)
-            return 2 * (self.numbers + int(key))
+            code = 2 * (self.numbers + int(key))
+            if len(self.index) < self.numbers + NUMBER_CODES_MAX:
+                self.index[key] = code  # (a number is never one of the names: no clash)
+            return code
         extra = self.extras.get(key)
         if extra is None:
             extra = self.extras[key] = -2 * (len(self.extras) + 1)
@@ -58,16 +65,26 @@ class _Packer:
 
     def node(self, delta: Tree) -> dict[int | None, Any]:
         out: dict[int | None, Any] = {}
-        code = self.code
-        for key, value in delta.get("set", {}).items():
-            out[code(key)] = self.tree(value) if type(value) is dict else value
-        for key, step in delta.get("add", {}).items():
-            out[code(key) + 1] = step
+        index = self.index
+        # (index.get first, inline: nearly every key is a name or a number met before)
+        changed = delta.get("set")
+        if changed:
+            for key, value in changed.items():
+                code = index.get(key)
+                out[self.code(key) if code is None else code] = self.tree(value) if type(value) is dict else value
+        steps = delta.get("add")
+        if steps:
+            for key, step in steps.items():
+                code = index.get(key)
+                out[(self.code(key) if code is None else code) + 1] = step
         removed = delta.get("del")
         if removed:
-            out[None] = [code(key) for key in removed]
-        for key, sub in delta.get("sub", {}).items():
-            out[code(key)] = self.node(sub)
+            out[None] = [self.code(key) for key in removed]
+        nested = delta.get("sub")
+        if nested:
+            for key, sub in nested.items():
+                code = index.get(key)
+                out[self.code(key) if code is None else code] = self.node(sub)
         return out
 
     def tree(self, value: Tree) -> dict[int | None, Any]:

@@ -16,6 +16,7 @@ from engine.match import Frame, Match
 from engine.rng import Rng
 from game_server import protocol as p
 from game_server.engine_bridge import frame_message, frame_plain
+from game_server.protocol import frames
 
 keys = st.sampled_from(["x", "y", "players", "0", "1", "17", "007", "-1", "", "é", "123456789", "12345678901234567890"])
 ints = st.integers(-(2**40), 2**40)
@@ -187,3 +188,15 @@ def test_any_bytes_read_as_a_value_or_a_value_error(raw: bytes):
         reader.read(raw)
     except ValueError:  # the one error a client has to handle
         pass
+
+
+def test_number_keys_pack_the_same_once_remembered_and_past_the_memory(monkeypatch):
+    monkeypatch.setattr(frames, "NUMBER_CODES_MAX", 3)
+    known = ("x", "zz-numbers-test")  # (a names tuple of this test's own: no number remembered for it yet)
+    new = {str(n): {"x": n} for n in range(8)}
+    message = {"type": "delta", "tick": 41, "base": 40, "t": 1.5, "delta": diff({}, new)}
+    first = p.pack_delta(message, known)
+    assert len(frames._index(known)) == len(known) + 3  # three numbers remembered, no more
+    assert p.pack_delta(message, known) == first
+    back = p.unpack_delta(msgpack.unpackb(first, raw=False, strict_map_key=False), known)
+    assert strict(patch({}, back["delta"])) == strict(new)

@@ -132,3 +132,27 @@ async def test_players_cannot_end_matches(open_socket):
     assert reply.status_code == 302 and "/admin/login/" in reply["Location"]
     match = await database_sync_to_async(Match.objects.get)(pk=match_id)
     assert match.status == "running"
+
+
+def test_the_tick_histograms_read_as_prometheus_histograms_of_the_same_values():
+    from prometheus_client import CollectorRegistry, Histogram, generate_latest
+
+    from game_server.metrics import TallyHistogram
+
+    bounds = (0.0005, 0.001, 0.002, 0.25)
+    ours = TallyHistogram("h_seconds", "doc", bounds)
+    registry = CollectorRegistry()
+    theirs = Histogram("h_seconds", "doc", buckets=bounds, registry=registry)
+    for value in (0.0, 0.0005, 0.00051, 0.001, 0.0019, 0.3, 7.0):  # on a bound, just over one, past all
+        ours.observe(value)
+        theirs.observe(value)
+
+    class One:
+        def collect(self):
+            yield ours.metric()
+
+    mine = CollectorRegistry()
+    mine.register(One())  # type: ignore[arg-type]
+    expected = [line for line in generate_latest(registry).decode().splitlines() if "_created" not in line]
+    assert generate_latest(mine).decode().splitlines() == expected
+    assert 'h_seconds_bucket{le="0.0005"} 2.0' in expected  # (0.0 and 0.0005: a bound is in its bucket)
