@@ -53,8 +53,8 @@ class TallyHistogram:
     """A histogram for the per-tick paths, like Tally: plain ints, read at scrape time.
 
     prometheus_client's Histogram takes a lock for its sum and again for the bucket on every
-    `observe()` (~1.5 µs here, twice per match tick). A value goes to the first bucket whose
-    upper bound it does not exceed, as there."""
+    `observe()`: 0.53 µs here (`timeit`), against 0.12 µs for this one, twice per match tick. A
+    value goes to the first bucket whose upper bound it does not exceed, as there."""
 
     __slots__ = ("bounds", "counts", "documentation", "name", "total")
 
