@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import socket
 import subprocess
 import sys
@@ -14,7 +15,7 @@ from pathlib import Path
 import msgpack
 import pytest
 
-from clients.loadtest.runner import Config, Pacer, run
+from clients.loadtest.runner import Config, Pacer, collector_paused, run
 from clients.loadtest.targets import Client, SkirmishTarget, _peek_tick
 from clients.loadtest.wire import WsClient
 from game_server import protocol as p
@@ -171,7 +172,29 @@ def test_a_run_against_the_floor_counts_every_frame(floor_url: str, tmp_path: Pa
     assert summary["loss"] < 0.01
     assert summary["latency_ms"]["samples"] > 0 and summary["latency_ms"]["p50"] < 1000
     assert summary["bytes_per_client_per_s"] > 20 * 50  # 20 frames of ~100 bytes per second
+    assert summary["loadgen_collections"] == 0  # (with it left on, young collections ran here)
     assert (tmp_path / "run.json").exists()
+
+
+def test_the_collector_is_paused_inside_the_block_and_restored_after_even_on_error() -> None:
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), collector_paused() as collections:
+        assert not gc.isenabled()
+        for _ in range(10 * gc.get_threshold()[0]):  # cycles that would start young collections
+            node: list[object] = []
+            node.append(node)
+        assert collections == {}
+        gc.collect(0)  # one asked for explicitly still runs, and is counted
+        assert collections == {0: 1}
+        raise RuntimeError
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with collector_paused():
+            pass
+        assert not gc.isenabled()  # a collector that was off stays off
+    finally:
+        gc.enable()
 
 
 def test_a_reset_handshake_is_a_connect_failure_not_a_crashed_process(tmp_path: Path) -> None:
