@@ -284,10 +284,11 @@ def collector_paused() -> Iterator[dict[int, int]]:
     Counting frames over the window, a worker of 1,500 sockets gathers enough tracked objects for a
     full collection, which stopped it for 104-140 ms (measured with `gc.callbacks` at 500 arena
     matches, one in each worker's window): every frame it received meanwhile was counted that late
-    on the server's account. That alone made Skirmish's p99 at 500 matches ~110 ms in a sweep, and
-    6-11 ms in runs where the collection fell outside the window. Reference counting still frees
-    everything but cycles; the collector runs again after the block. Yields the collections that
-    ran inside it anyway, per generation (none unless something re-enabled the collector).
+    on the server's account. Where the pauses held more than 1 % of the window's frames, that pause
+    was the run's p99 (~110 ms in both runs of a sweep at 500 matches); where less, 6-11 ms.
+    Reference counting still frees everything but cycles; the collector runs again after the
+    block. Yields the collections that ran inside it anyway, per generation (none unless something
+    re-enabled the collector).
     """
     counts: dict[int, int] = {}
 
