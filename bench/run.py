@@ -86,10 +86,10 @@ class Server:
         self.database: Path | None = None  # this run's copy of the template (removed by stop)
 
     def _spawn(self, cmd: list[str], env: dict[str, str] | None = None, cwd: Path = ROOT) -> subprocess.Popen[bytes]:
-        out = open(self.log, "ab")
-        proc = subprocess.Popen(
-            ["taskset", "-c", "0", *cmd], cwd=cwd, env={**os.environ, **(env or {})}, stdout=out, stderr=out
-        )
+        with open(self.log, "ab") as out:  # (the child keeps its own copy of the descriptor)
+            proc = subprocess.Popen(
+                ["taskset", "-c", "0", *cmd], cwd=cwd, env={**os.environ, **(env or {})}, stdout=out, stderr=out
+            )
         self.procs.append(proc)
         return proc
 

@@ -4,7 +4,11 @@
 // held ({dx, dy} in -1..1), slide along walls and pick up points; positions in centi-units (ints).
 // One room per match; players send an "input" message each tick; spectators only watch. The room
 // ticks at RATE Hz and sends a schema patch at the end of every tick (patchRate disabled, then
-// broadcastPatch() per tick), so a patch carries the state of the tick it was computed in.
+// broadcastPatch() per tick), so a patch carries the state of the tick it was computed in. Each tick
+// advances the world by a fixed 1/RATE s, as Skirmish's engine does. (Until 26 Nov it used the
+// measured `deltaTime`, and disabled patchRate before starting the simulation: Colyseus then ran a
+// second 60 Hz interval per room that ticked the room's clock too, so the simulation saw the time
+// since that interval's last tick, mostly 0 at 60 Hz: the discs hardly moved.)
 // `t` (ms, wall clock) and `tick` in the root state let the load generator measure latency and loss.
 //
 // Usage: node server.js [port] [rate]   (env PORT / RATE work too)
@@ -36,7 +40,6 @@ class ArenaRoom extends Room {
   onCreate(options) {
     this.maxClients = 6;
     this.maxMessagesPerSecond = 1000;
-    this.patchRate = null; // patches are sent by tick() itself, once per tick
     const state = new ArenaState();
     state.tick = 0;
     state.t = Date.now();
@@ -54,7 +57,10 @@ class ArenaRoom extends Room {
         body.dy = Math.max(-1, Math.min(1, data.dy | 0));
       }
     });
-    this.setSimulationInterval((dt) => this.tick(dt / 1000), 1000 / RATE);
+    this.setSimulationInterval(() => this.tick(1 / RATE), 1000 / RATE);
+    // Patches are sent by tick() itself, once per tick. Disabled only now: with no simulation
+    // interval yet, Colyseus would start an interval of its own to tick the room's clock.
+    this.patchRate = null;
   }
 
   onJoin(client, options) {
