@@ -175,6 +175,14 @@ class Server:
         return time.time(), cpu, rss
 
 
+def install_colyseus(*, quiet: bool = False) -> None:
+    """`npm ci` the Colyseus peer's pinned packages, unless they are there already."""
+    peer = ROOT / "bench/peers/colyseus"
+    if not (peer / "node_modules").exists():
+        npm = ["npm", "ci", "--legacy-peer-deps", "--no-audit", "--no-fund"]
+        subprocess.run(npm, cwd=peer, check=True, capture_output=quiet, timeout=300)
+
+
 def loadgen_target(kind: str) -> str:
     """The load generator's --target for a server kind."""
     if kind.startswith("skirmish"):
@@ -454,9 +462,8 @@ def main(argv: list[str] | None = None) -> int:
     servers = a.servers.split(",")
     ms = [int(x) for x in a.matches.split(",") if x]  # none: only tabulate the --merge files
     DATA.mkdir(exist_ok=True)
-    if "colyseus" in servers and not (ROOT / "bench/peers/colyseus/node_modules").exists():
-        npm = ["npm", "ci", "--legacy-peer-deps", "--no-audit", "--no-fund"]
-        subprocess.run(npm, cwd=ROOT / "bench/peers/colyseus", check=True)
+    if "colyseus" in servers:
+        install_colyseus()
     tokens = None
     if ms and any(s.startswith("skirmish") for s in servers):
         tokens = seed_template(max(ms) * (a.players + a.spectators))

@@ -6,26 +6,20 @@ Needs Node and npm (the peer's pinned packages come from the npm registry, as `b
 from __future__ import annotations
 
 import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from bench.run import Server
+from bench.run import Server, install_colyseus
 from clients.loadtest.runner import Config, run
-
-ROOT = Path(__file__).resolve().parents[2]
-PEER = ROOT / "bench/peers/colyseus"
 
 pytestmark = pytest.mark.skipif(not (shutil.which("node") and shutil.which("npm")), reason="needs Node and npm")
 
 
 @pytest.fixture(scope="module")
 def installed() -> None:
-    if not (PEER / "node_modules").exists():
-        npm = ["npm", "ci", "--legacy-peer-deps", "--no-audit", "--no-fund"]
-        subprocess.run(npm, cwd=PEER, check=True, capture_output=True, timeout=300)
+    install_colyseus(quiet=True)
 
 
 @pytest.fixture(params=[20, 60])
