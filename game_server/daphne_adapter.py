@@ -18,7 +18,7 @@
    transport, with the websocket frame built once per message and codec (server frames are
    unmasked, so every recipient gets the same bytes), under the slow-socket rule above. It is
    sent at once, also when the socket still holds earlier bytes (a ping, a reply) that Twisted
-   would only send on the loop's next turn (`_flush`).
+   would only send on the loop's next turn.
 
 5. **Inputs taken at once.** A consumer may set a receiver on its protocol (`set_receiver`).
    Each incoming message is offered to it first when no earlier message of the socket is still
@@ -60,7 +60,7 @@ from typing import Any
 logger = logging.getLogger(__name__)
 
 SLOW_CLOSE_CODE = 4009
-FLUSH_BYTES = 64 * 1024  # unsent bytes up to which a frame's write sends at once (see _flush)
+FLUSH_BYTES = 64 * 1024  # unsent bytes up to which a frame's write sends at once (see write_frame)
 RESTART_CODE = 1012
 _config = {"slow_bytes": 256 * 1024, "slow_seconds": 5.0, "drain_seconds": 1.0}
 _open: weakref.WeakSet[Any] = weakref.WeakSet()
@@ -302,16 +302,12 @@ def write_frame(protocol: Any, frame: bytes, *, droppable: bool) -> bool:
     """Write a pre-built frame to an open socket; False if it was not written (closed, or behind)."""
     transport = protocol.transport
     if (
-        type(transport) is _tcp_server
+        _writable(transport)
         and not transport.dataBuffer
         and not transport._tempDataLen
         and protocol.state == protocol.STATE_OPEN
         and protocol._perMessageCompress is None
         and not protocol.send_queue
-        and not transport.TLS
-        and transport.connected
-        and not transport.disconnecting
-        and not transport._writeDisconnected
     ):
         # The usual case, checked first: an open socket with nothing unsent (so not behind).
         # Send now, as Twisted's doWrite would on the next loop turn, without registering the
@@ -326,42 +322,39 @@ def write_frame(protocol: Any, frame: bytes, *, droppable: bool) -> bool:
         return True
     if protocol.state != protocol.STATE_OPEN or protocol._perMessageCompress is not None:
         return False
-    if droppable and _behind(protocol):
+    unsent = buffered_bytes(protocol)
+    if droppable and _behind(protocol, unsent):
         return False
     if protocol.send_queue:  # autobahn is trickling earlier data out: keep the order
         protocol.sendData(frame)
         return True
     transport.write(frame)
-    _flush(protocol)
+    # Send what Twisted now holds at once, not on the loop's next turn. A socket holds unsent bytes
+    # after daphne's ping or a reply went out through autobahn, and Twisted sends them only once the
+    # loop polls again; each frame written meanwhile queued behind them, and under load a loop turn
+    # lasts long (at 500 arena matches, 200-400 ms turns, with 0.3-0.7 % of all frames waiting for
+    # one). `doWrite` is what Twisted runs when the socket is writable: it sends what the kernel
+    # takes and keeps the rest and the socket's writer registration (so an error still ends the
+    # connection there). Not for a socket far behind: its reader is slow, the kernel takes nothing.
+    if unsent + len(frame) <= FLUSH_BYTES and _writable(transport):
+        transport.doWrite()
     return True
 
 
-def _flush(protocol: Any) -> None:
-    """Send what Twisted holds for a socket now, not on the loop's next turn.
-
-    A socket holds unsent bytes after daphne's ping or a reply went out through autobahn: Twisted
-    buffers every write and sends it once the loop polls again. Each frame written meanwhile
-    queued behind them, and under load a loop turn lasts long: at 500 arena matches, 200-400 ms
-    turns, with 0.3-0.7 % of all frames waiting for one. `doWrite` is what Twisted runs when the
-    socket is writable: it sends what the kernel takes, keeps the rest and the socket's writer
-    registration (so an error still ends the connection there). Not for a socket far behind (over
-    FLUSH_BYTES unsent: its reader is slow, and the kernel would take nothing).
-    """
-    transport = protocol.transport
-    if (
+def _writable(transport: Any) -> bool:
+    """A plain (no TLS) Twisted TCP connection, up for writing: one a frame may be sent on directly."""
+    return (
         type(transport) is _tcp_server
         and not transport.TLS
         and transport.connected
         and not transport.disconnecting
         and not transport._writeDisconnected
-        and buffered_bytes(protocol) <= FLUSH_BYTES
-    ):
-        transport.doWrite()
+    )
 
 
-def _behind(protocol: Any) -> bool:
+def _behind(protocol: Any, unsent: int | None = None) -> bool:
     """The slow-socket rule for a droppable frame: True (drop it) while over `slow_bytes` unsent."""
-    if buffered_bytes(protocol) > _config["slow_bytes"]:
+    if (buffered_bytes(protocol) if unsent is None else unsent) > _config["slow_bytes"]:
         _too_slow(protocol)
         return True
     protocol._skirmish_slow_since = None

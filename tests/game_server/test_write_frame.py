@@ -1,5 +1,6 @@
 """daphne_adapter.write_frame on a real Twisted TCP transport (a socketpair): frames go out at once,
-also behind bytes Twisted still holds, and nothing is lost or reordered when the kernel is full."""
+also behind bytes Twisted still holds, nothing is lost or reordered when the kernel is full, and a
+droppable frame is dropped while the socket is behind."""
 
 from __future__ import annotations
 
@@ -105,3 +106,24 @@ def test_a_full_kernel_buffer_keeps_every_byte_in_order(pair: tuple[Protocol, so
         got += received(client)
         protocol.transport.doWrite()  # (what the reactor does once the socket is writable)
     assert got == sent and buffered_bytes(protocol) == 0 and not reactor.writers
+
+
+def test_a_droppable_frame_is_dropped_while_the_socket_is_behind_and_a_reply_is_not(
+    pair: tuple[Protocol, socket.socket, Reactor], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    protocol, client, reactor = pair
+    monkeypatch.setitem(daphne_adapter._config, "slow_bytes", 100_000)
+    sent = b""
+    while buffered_bytes(protocol) <= 100_000:  # the client reads nothing: the kernel fills, then Twisted holds
+        frame = b"%06d" % len(sent) + b"." * 994
+        assert write_frame(protocol, frame, droppable=False)
+        sent += frame
+    assert protocol._skirmish_slow_since is None
+    assert not write_frame(protocol, b"tick", droppable=True)  # behind: the newest state waits for a resync
+    assert protocol._skirmish_slow_since is not None  # (from now on the socket counts towards 4009)
+    assert write_frame(protocol, b"reply", droppable=False)  # never dropped
+    got = b""
+    while len(got) < len(sent) + len(b"reply"):
+        got += received(client)
+        protocol.transport.doWrite()
+    assert got == sent + b"reply" and not reactor.writers
