@@ -1,18 +1,21 @@
-"""daphne_adapter.write_frame on a real Twisted TCP transport (a socketpair): frames go out at once,
-also behind bytes Twisted still holds, nothing is lost or reordered when the kernel is full, and a
-droppable frame is dropped while the socket is behind."""
+"""daphne_adapter on a real Twisted TCP transport (a socketpair): write_frame's frames go out at once,
+also behind bytes Twisted still holds, and nothing is lost or reordered when the kernel is full; the
+HTTP side of an upgraded connection is let go of once the websocket is open."""
 
 from __future__ import annotations
 
+import gc
 import socket
+import weakref
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from twisted.internet import tcp
+from twisted.web.http import HTTPChannel
 
 from game_server import daphne_adapter
-from game_server.daphne_adapter import FLUSH_BYTES, buffered_bytes, write_frame
+from game_server.daphne_adapter import FLUSH_BYTES, buffered_bytes, release_http_side, write_frame
 
 
 class Reactor:
@@ -127,3 +130,45 @@ def test_a_droppable_frame_is_dropped_while_the_socket_is_behind_and_a_reply_is_
         got += received(client)
         protocol.transport.doWrite()
     assert got == sent + b"reply" and not reactor.writers
+
+
+class UpgradeRequest:
+    """Stands for daphne's WebRequest: it points back at its channel, as the real one does."""
+
+    def __init__(self, channel: HTTPChannel) -> None:
+        self.channel = channel
+
+
+def test_the_http_side_of_an_upgraded_socket_is_freed_at_once_and_writes_go_on() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as listener:  # (TCP: the channel sets TCP_NODELAY)
+        client = socket.create_connection(listener.getsockname())
+        server, _ = listener.accept()
+    server.setblocking(False)
+    client.setblocking(False)
+    channel = HTTPChannel()
+    channel.timeOut = None  # (no idle timer: it would need the global reactor)
+    transport = tcp.Server(server, channel, ("127.0.0.1", 40000), Port(), 1, Reactor())
+    channel.makeConnection(transport)  # registers itself as the transport's producer, as under daphne
+    channel.requests.append(UpgradeRequest(channel))  # the upgrade request, which never finishes
+    websocket = Protocol()
+    transport.protocol = websocket  # daphne hands the connection over
+    websocket.makeConnection(transport)
+    assert transport.producer is channel
+    gone_channel, gone_request = weakref.ref(channel), weakref.ref(channel.requests[0])
+    del channel
+    was_enabled = gc.isenabled()
+    gc.disable()  # freed by reference counting, not left as cyclic garbage for a full collection
+    try:
+        release_http_side(websocket)
+        assert gone_channel() is None and gone_request() is None
+    finally:
+        if was_enabled:
+            gc.enable()
+    assert transport.producer is None
+    release_http_side(websocket)  # (again: nothing left to release)
+    try:
+        assert write_frame(websocket, b"tick 1", droppable=True)
+        assert received(client) == b"tick 1"
+    finally:
+        server.close()
+        client.close()
