@@ -6,7 +6,9 @@
    `droppable`; while a socket already has more than `slow_bytes` unsent, they are dropped here.
    The client sees a gap in ticks and resyncs (the protocol's rule), which gives it the newest
    full state once it catches up. A socket over the limit for `slow_seconds` is closed with
-   4009, and its connection dropped two seconds later if it never drains.
+   4009, and its connection dropped two seconds later if it never drains. The kernel holds at
+   most KERNEL_UNSENT_BYTES of a websocket's frames unsent (`limit_kernel_queue`), so a slow
+   reader's backlog reaches this rule instead of waiting, megabytes deep, in the kernel.
 2. **Close codes and reasons.** daphne closes through autobahn's `sendClose`, which refuses
    1009 and 1012 and drops the reason; our documented codes go out as given, with the reason.
 3. **Graceful shutdown.** Stock daphne drops its sockets on SIGTERM without a close frame
@@ -55,6 +57,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import socket
 import struct
 import time
 import weakref
@@ -64,6 +67,8 @@ logger = logging.getLogger(__name__)
 
 SLOW_CLOSE_CODE = 4009
 FLUSH_BYTES = 64 * 1024  # unsent bytes up to which a frame's write sends at once (see write_frame)
+KERNEL_UNSENT_BYTES = 128 * 1024  # TCP_NOTSENT_LOWAT of a websocket (see limit_kernel_queue)
+TCP_NOTSENT_LOWAT: int | None = getattr(socket, "TCP_NOTSENT_LOWAT", None)  # (Linux and macOS)
 RESTART_CODE = 1012
 _config = {"slow_bytes": 256 * 1024, "slow_seconds": 5.0, "drain_seconds": 1.0}
 _open: weakref.WeakSet[Any] = weakref.WeakSet()
@@ -156,6 +161,7 @@ def install(*, slow_bytes: int, slow_seconds: float, drain_seconds: float) -> bo
     def on_open(self: Any) -> None:
         _open.add(self)
         release_http_side(self)
+        limit_kernel_queue(self)
         original_open(self)
 
     _read_without_log_context()
@@ -231,6 +237,26 @@ def release_http_side(protocol: Any) -> None:
         return  # not daphne's HTTP channel (another server, or already released)
     transport.unregisterProducer()
     channel.requests.clear()
+
+
+def limit_kernel_queue(protocol: Any) -> None:
+    """Keep at most KERNEL_UNSENT_BYTES of a websocket's frames waiting in the kernel.
+
+    The kernel's send buffer grows to 4 MiB (`net.ipv4.tcp_wmem`), and the slow-socket rule only
+    sees what Twisted holds once the kernel takes no more. A reader at a tenth of a 2.9 MB/s stream
+    (tests/e2e/test_slow_reader.py) had 2.8 MB queued there, read every frame in order and fell
+    further behind, 0.9 s a second (9.9 s after 11 s). With TCP_NOTSENT_LOWAT the kernel takes no
+    more once that many bytes wait unsent, the rest waits in Twisted, where the rule drops deltas
+    past SLOW_CLIENT_BYTES, and what such a client reads stays about a second old. Sockets that keep
+    up never reach the mark. Not on systems without the option (the rule still applies, later).
+    """
+    transport = getattr(protocol, "transport", None)
+    if TCP_NOTSENT_LOWAT is None or type(transport) is not _tcp_server or transport.TLS:
+        return
+    try:
+        transport.socket.setsockopt(socket.IPPROTO_TCP, TCP_NOTSENT_LOWAT, KERNEL_UNSENT_BYTES)
+    except OSError:  # a socket that is already gone
+        pass
 
 
 def protocol_of(scope: dict[str, Any]) -> Any:

@@ -1,0 +1,112 @@
+"""A client that reads at a tenth of the stream's speed (a slow link): what it reads stays about a
+second old instead of falling further behind, it is not cut off, the server's memory stays flat,
+and the other player's frames are neither delayed nor skipped."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from typing import Any
+
+import pytest
+from websockets.asyncio.client import connect
+from websockets.protocol import State
+
+from tests.e2e.server import DaphneServer
+from tests.e2e.server import test_database_url as database_url
+from tests.e2e.test_slow_client import rss_bytes, token_for
+from tests.e2e.wsclient import WsClient
+
+pytestmark = pytest.mark.e2e
+
+RATE = 60  # the firehose's ticks a second, 48 kB each: 2.9 MB/s per client
+
+
+def p99(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+
+
+def age(msg: dict[str, Any]) -> float:
+    """How long ago (ms) the server stamped this frame."""
+    return time.time() * 1000 - msg["t"]
+
+
+async def open_slow_link(server: DaphneServer, token: str) -> WsClient:
+    """A socket whose kernel holds ~4 KiB for it, and whose reader keeps one frame ahead at most."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", server.port))
+    ws = await connect(
+        server.ws,
+        sock=sock,
+        subprotocols=["skirmish.v1.msgpack"],
+        origin=server.http,
+        additional_headers={"Authorization": f"Bearer {token}"},
+        max_queue=1,
+        max_size=2**22,
+    )
+    return WsClient(ws, binary=True)
+
+
+async def test_a_tenth_speed_reader_reads_fresh_frames_and_holds_nobody_up(transactional_db, tmp_path):
+    server = DaphneServer(
+        database_url=database_url(),
+        log_path=tmp_path / "daphne.log",
+        env={"EXTRA_GAMES": "tests.support.games:Firehose"},
+    )
+    server.start()
+    try:
+        fast_token, slow_token = await token_for(server, "fast"), await token_for(server, "slow")
+        fast = await WsClient.open(server.ws, token=fast_token, origin=server.http)
+        slow = await open_slow_link(server, slow_token)
+        await fast.expect_type("welcome")
+        await slow.expect_type("welcome")
+        created = await fast.request({"type": "lobby.create", "name": "hose", "game": "firehose"})
+        await slow.request({"type": "lobby.join", "code": created["data"]["code"]})
+        for client in (fast, slow):
+            assert (await client.request({"type": "lobby.ready", "ready": True}))["type"] == "ok"
+        assert (await fast.request({"type": "lobby.start"}))["type"] == "ok"
+        await slow.expect_type("match.started")
+        await fast.expect_type("snapshot")
+
+        async def read_fast(seconds: float) -> tuple[list[float], int]:
+            ages, gaps, end = [], 0, time.monotonic() + seconds
+            while time.monotonic() < end:
+                last = fast.tick
+                msg = await fast.expect(lambda m: m["type"] in ("delta", "snapshot"))
+                gaps += msg["type"] == "delta" and msg["base"] != last
+                ages.append(age(msg))
+            return ages, gaps
+
+        async def read_slowly(seconds: float, per_second: float) -> list[tuple[float, float]]:
+            read, start = [], time.monotonic()
+            while (now := time.monotonic()) - start < seconds:
+                msg = await slow.expect(lambda m: m["type"] in ("delta", "snapshot"))
+                read.append((now - start, age(msg)))
+                await asyncio.sleep(max(0.0, start + len(read) / per_second - time.monotonic()))
+            return read
+
+        (fast_before, _), _ = await asyncio.gather(read_fast(3), read_slowly(3, RATE))  # both keep up
+        baseline = rss_bytes(server.proc.pid)
+        (fast_during, gaps), read = await asyncio.gather(read_fast(8), read_slowly(8, RATE / 10))
+        grown = rss_bytes(server.proc.pid) - baseline
+        late = [ms for t, ms in read if t >= 4]
+        print(
+            f"fast p99 {p99(fast_before):.1f} -> {p99(fast_during):.1f} ms, {gaps} gaps; server RSS +"
+            f"{grown / 2**20:.1f} MiB; the slow reader got {len(read)} frames, from 4 s on "
+            f"{min(late):.0f}-{max(late):.0f} ms old"
+        )
+
+        # Without a bound on the kernel's queue it read every frame in order: 3.6 s old at 4 s, 7.2 s at 8 s.
+        assert max(late) < 3000, f"the slow reader fell behind: frames {max(late):.0f} ms old"
+        assert len(read) >= 40 and slow.ws.state is State.OPEN  # it kept reading, and was not cut off
+        assert grown < 5 * 2**20, f"server memory grew by {grown / 2**20:.1f} MiB"
+        assert gaps == 0, "the fast client missed ticks"
+        assert p99(fast_during) < p99(fast_before) + 25, "the fast client's frames came later"
+        await fast.close()
+        await slow.close()
+    finally:
+        server.stop()
+    assert "Traceback" not in server.logs()
