@@ -5,22 +5,17 @@ and the other player's frames are neither delayed nor skipped."""
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 from typing import Any
 
 import pytest
-from websockets.asyncio.client import connect
 from websockets.protocol import State
 
+from tests.e2e.firehose import RATE, firehose_match, rss_bytes
 from tests.e2e.server import DaphneServer
 from tests.e2e.server import test_database_url as database_url
-from tests.e2e.test_slow_client import rss_bytes, token_for
-from tests.e2e.wsclient import WsClient
 
 pytestmark = pytest.mark.e2e
-
-RATE = 60  # the firehose's ticks a second, 48 kB each: 2.9 MB/s per client
 
 
 def p99(values: list[float]) -> float:
@@ -33,23 +28,6 @@ def age(msg: dict[str, Any]) -> float:
     return time.time() * 1000 - msg["t"]
 
 
-async def open_slow_link(server: DaphneServer, token: str) -> WsClient:
-    """A socket whose kernel holds ~4 KiB for it, and whose reader keeps one frame ahead at most."""
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    sock.connect(("127.0.0.1", server.port))
-    ws = await connect(
-        server.ws,
-        sock=sock,
-        subprotocols=["skirmish.v1.msgpack"],
-        origin=server.http,
-        additional_headers={"Authorization": f"Bearer {token}"},
-        max_queue=1,
-        max_size=2**22,
-    )
-    return WsClient(ws, binary=True)
-
-
 async def test_a_tenth_speed_reader_reads_fresh_frames_and_holds_nobody_up(transactional_db, tmp_path):
     server = DaphneServer(
         database_url=database_url(),
@@ -58,18 +36,7 @@ async def test_a_tenth_speed_reader_reads_fresh_frames_and_holds_nobody_up(trans
     )
     server.start()
     try:
-        fast_token, slow_token = await token_for(server, "fast"), await token_for(server, "slow")
-        fast = await WsClient.open(server.ws, token=fast_token, origin=server.http)
-        slow = await open_slow_link(server, slow_token)
-        await fast.expect_type("welcome")
-        await slow.expect_type("welcome")
-        created = await fast.request({"type": "lobby.create", "name": "hose", "game": "firehose"})
-        await slow.request({"type": "lobby.join", "code": created["data"]["code"]})
-        for client in (fast, slow):
-            assert (await client.request({"type": "lobby.ready", "ready": True}))["type"] == "ok"
-        assert (await fast.request({"type": "lobby.start"}))["type"] == "ok"
-        await slow.expect_type("match.started")
-        await fast.expect_type("snapshot")
+        fast, slow = await firehose_match(server)
 
         async def read_fast(seconds: float) -> tuple[list[float], int]:
             ages, gaps, end = [], 0, time.monotonic() + seconds
