@@ -247,8 +247,9 @@ def limit_kernel_queue(protocol: Any) -> None:
     (tests/e2e/test_slow_reader.py) had 2.8 MB queued there, read every frame in order and fell
     further behind, 0.9 s a second (9.9 s after 11 s). With TCP_NOTSENT_LOWAT the kernel takes no
     more once that many bytes wait unsent, the rest waits in Twisted, where the rule drops deltas
-    past SLOW_CLIENT_BYTES, and what such a client reads stays about a second old. Sockets that keep
-    up never reach the mark. Not on systems without the option (the rule still applies, later).
+    past SLOW_CLIENT_BYTES: what such a client reads is at most those bytes old (at its reading
+    speed), 1.5-1.8 s in that test. Sockets that keep up never reach the mark. Not on systems
+    without the option (the rule still applies, later).
     """
     transport = getattr(protocol, "transport", None)
     if TCP_NOTSENT_LOWAT is None or type(transport) is not _tcp_server or transport.TLS:
