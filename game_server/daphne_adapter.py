@@ -252,7 +252,7 @@ def limit_kernel_queue(protocol: Any) -> None:
     without the option (the rule still applies, later).
     """
     transport = getattr(protocol, "transport", None)
-    if TCP_NOTSENT_LOWAT is None or type(transport) is not _tcp_server or transport.TLS:
+    if TCP_NOTSENT_LOWAT is None or not _writable(transport):
         return
     try:
         transport.socket.setsockopt(socket.IPPROTO_TCP, TCP_NOTSENT_LOWAT, KERNEL_UNSENT_BYTES)
