@@ -3,12 +3,14 @@
 1. **Slow sockets: keep only the newest state.** daphne has no write backpressure
    (django/daphne#170): `send()` never waits, and a client that reads slowly grows the server's
    write buffer without bound (+205 MiB measured for 200 MiB sent). Tick deltas are marked
-   `droppable`; while a socket already has more than `slow_bytes` unsent, they are dropped here.
-   The client sees a gap in ticks and resyncs (the protocol's rule), which gives it the newest
-   full state once it catches up. A socket over the limit for `slow_seconds` is closed with
-   4009, and its connection dropped two seconds later if it never drains. The kernel holds at
-   most KERNEL_UNSENT_BYTES of a websocket's frames unsent (`limit_kernel_queue`), so a slow
-   reader's backlog reaches this rule instead of waiting, megabytes deep, in the kernel.
+   `droppable`. The kernel takes a websocket's frames only while less than `slow_bytes` of them
+   wait unsent (`limit_kernel_queue`; by default, only while none does); a frame it refuses waits
+   in Twisted, and deltas are dropped here while anything does. So the server holds about one
+   frame for a slow reader, whatever the game's rate, and what it reads is at most that old. The
+   client sees a gap in ticks and resyncs (the protocol's rule), which gives it the newest full
+   state. A socket that stays behind for `slow_seconds` (its client took none of it) is closed
+   with 4009, and its connection dropped two seconds later if it never drains. Where the kernel
+   mark cannot be set (TLS, other systems), deltas are dropped past `slow_bytes` held in Twisted.
 2. **Close codes and reasons.** daphne closes through autobahn's `sendClose`, which refuses
    1009 and 1012 and drops the reason; our documented codes go out as given, with the reason.
 3. **Graceful shutdown.** Stock daphne drops its sockets on SIGTERM without a close frame
@@ -63,12 +65,14 @@ import time
 import weakref
 from typing import Any
 
+from game_server import metrics
+
 logger = logging.getLogger(__name__)
 
 SLOW_CLOSE_CODE = 4009
-FLUSH_BYTES = 64 * 1024  # unsent bytes up to which a frame's write sends at once (see write_frame)
-KERNEL_UNSENT_BYTES = 128 * 1024  # TCP_NOTSENT_LOWAT of a websocket (see limit_kernel_queue)
+FLUSH_BYTES = 64 * 1024  # held bytes up to which a write sends at once without the kernel mark (see _flush)
 TCP_NOTSENT_LOWAT: int | None = getattr(socket, "TCP_NOTSENT_LOWAT", None)  # (Linux and macOS)
+MSG_EOR: int = getattr(socket, "MSG_EOR", 0)  # a frame's write starts a segment of its own (see write_frame)
 RESTART_CODE = 1012
 _config = {"slow_bytes": 256 * 1024, "slow_seconds": 5.0, "drain_seconds": 1.0}
 _open: weakref.WeakSet[Any] = weakref.WeakSet()
@@ -171,6 +175,7 @@ def install(*, slow_bytes: int, slow_seconds: float, drain_seconds: float) -> bo
     WebSocketProtocol.dataReceived = data_received
     WebSocketProtocol._skirmish_receiver = None
     WebSocketProtocol._skirmish_slow_since = None  # (monotonic time since which the socket is behind)
+    WebSocketProtocol._skirmish_marked = False  # the kernel holds at most slow_bytes unsent (limit_kernel_queue)
     WebSocketProtocol._skirmish_pending = 0  # messages queued and not yet handled
     Server.create_application = create_application
     WebSocketProtocol._skirmish = True
@@ -240,24 +245,27 @@ def release_http_side(protocol: Any) -> None:
 
 
 def limit_kernel_queue(protocol: Any) -> None:
-    """Keep at most KERNEL_UNSENT_BYTES of a websocket's frames waiting in the kernel.
+    """Have the kernel take a websocket's frames only while less than `slow_bytes` of them wait unsent.
 
-    The kernel's send buffer grows to 4 MiB (`net.ipv4.tcp_wmem`), and the slow-socket rule only
-    sees what Twisted holds once the kernel takes no more. A reader at a tenth of a 2.9 MB/s stream
-    (tests/e2e/test_slow_reader.py) had 2.8 MB queued there, read every frame in order and fell
-    further behind, 0.9 s a second (9.9 s after 11 s). With TCP_NOTSENT_LOWAT the kernel takes no
-    more once that many bytes wait unsent, the rest waits in Twisted, where the rule drops deltas
-    past SLOW_CLIENT_BYTES: what such a client reads is at most those bytes old (at its reading
-    speed), 1.5-1.8 s in that test. Sockets that keep up never reach the mark. Not on systems
-    without the option (the rule still applies, later).
+    The kernel's send buffer grows to 4 MiB (`net.ipv4.tcp_wmem`), and a slow reader's frames
+    waited there, where no rule could drop them: a reader at a tenth of a 2.9 MB/s stream
+    (tests/e2e/test_slow_reader.py) had 2.8 MB queued, read every frame in order and fell 0.9 s
+    further behind every second. With TCP_NOTSENT_LOWAT the kernel refuses more once that many
+    bytes wait unsent (`slow_bytes`, at least 1: by default, once any does), the refused frame
+    waits in Twisted, and `_behind` drops deltas while anything does. Sockets whose clients keep up
+    never have unsent bytes: the kernel sends each frame as it is written. Frames are written with
+    MSG_EOR, since without it the kernel appends a write to a segment still unsent without asking
+    the mark (up to half the client's window, 45 kB measured). Not on systems without the option
+    (the rule then counts what Twisted holds).
     """
     transport = getattr(protocol, "transport", None)
     if TCP_NOTSENT_LOWAT is None or not _writable(transport):
         return
     try:
-        transport.socket.setsockopt(socket.IPPROTO_TCP, TCP_NOTSENT_LOWAT, KERNEL_UNSENT_BYTES)
+        transport.socket.setsockopt(socket.IPPROTO_TCP, TCP_NOTSENT_LOWAT, max(1, _config["slow_bytes"]))
     except OSError:  # a socket that is already gone
-        pass
+        return
+    protocol._skirmish_marked = True
 
 
 def protocol_of(scope: dict[str, Any]) -> Any:
@@ -361,12 +369,13 @@ def write_frame(protocol: Any, frame: bytes, *, droppable: bool) -> bool:
         and protocol._perMessageCompress is None
         and not protocol.send_queue
     ):
-        # The usual case, checked first: an open socket with nothing unsent (so not behind).
-        # Send now, as Twisted's doWrite would on the next loop turn, without registering the
-        # socket for writing and unregistering it (~10 % of a frame).
+        # The usual case, checked first: an open socket with nothing unsent in Twisted. Send now,
+        # as Twisted's doWrite would on the next loop turn, without registering the socket for
+        # writing and unregistering it (~10 % of a frame). What the kernel refuses (the socket is
+        # at its mark: see limit_kernel_queue) waits in Twisted, and the socket is behind.
         protocol._skirmish_slow_since = None
         try:
-            sent = transport.socket.send(frame)
+            sent = transport.socket.send(frame, MSG_EOR)
         except OSError:  # would block, or a broken socket: Twisted's own write finds out
             sent = 0
         if sent != len(frame):
@@ -374,23 +383,30 @@ def write_frame(protocol: Any, frame: bytes, *, droppable: bool) -> bool:
         return True
     if protocol.state != protocol.STATE_OPEN or protocol._perMessageCompress is not None:
         return False
-    unsent = buffered_bytes(protocol)
-    if droppable and _behind(protocol, unsent):
+    if droppable and _behind(protocol):
         return False
     if protocol.send_queue:  # autobahn is trickling earlier data out: keep the order
         protocol.sendData(frame)
         return True
     transport.write(frame)
-    # Send what Twisted now holds at once, not on the loop's next turn. A socket holds unsent bytes
-    # after daphne's ping or a reply went out through autobahn, and Twisted sends them only once the
-    # loop polls again; each frame written meanwhile queued behind them, and under load a loop turn
-    # lasts long (at 500 arena matches, 200-400 ms turns, with 0.3-0.7 % of all frames waiting for
-    # one). `doWrite` is what Twisted runs when the socket is writable: it sends what the kernel
-    # takes and keeps the rest and the socket's writer registration (so an error still ends the
-    # connection there). Not for a socket far behind: its reader is slow, the kernel takes nothing.
-    if unsent + len(frame) <= FLUSH_BYTES and _writable(transport):
-        transport.doWrite()
+    _flush(protocol)
     return True
+
+
+def _flush(protocol: Any) -> None:
+    """Send what Twisted holds for a socket now, as far as the kernel takes it, not on the loop's next turn.
+
+    A socket holds unsent bytes after daphne's ping or a reply went out through autobahn, and
+    Twisted sends them only once the loop polls again; each frame written meanwhile queued behind
+    them, and under load a loop turn lasts long (at 500 arena matches, 200-400 ms turns, with
+    0.3-0.7 % of all frames waiting for one). `doWrite` is what Twisted runs when the socket is
+    writable: it sends what the kernel takes and keeps the rest and the socket's writer
+    registration (so an error still ends the connection there). Without the kernel mark, not for a
+    socket far behind (its reader is slow, the kernel takes nothing: a syscall per frame for naught).
+    """
+    transport = protocol.transport
+    if _writable(transport) and (protocol._skirmish_marked or buffered_bytes(protocol) <= FLUSH_BYTES):
+        transport.doWrite()
 
 
 def _writable(transport: Any) -> bool:
@@ -404,9 +420,20 @@ def _writable(transport: Any) -> bool:
     )
 
 
-def _behind(protocol: Any, unsent: int | None = None) -> bool:
-    """The slow-socket rule for a droppable frame: True (drop it) while over `slow_bytes` unsent."""
-    if (buffered_bytes(protocol) if unsent is None else unsent) > _config["slow_bytes"]:
+def _behind(protocol: Any) -> bool:
+    """The slow-socket rule for a droppable frame: True (drop it) while the socket is behind.
+
+    With the kernel mark (limit_kernel_queue) a socket is behind while Twisted holds any of its
+    bytes once it has sent what the kernel takes: the kernel already has `slow_bytes` unsent.
+    Without it, while Twisted holds more than `slow_bytes`.
+    """
+    held = buffered_bytes(protocol)
+    if held:
+        _flush(protocol)
+        held = buffered_bytes(protocol)
+    behind = held > (0 if protocol._skirmish_marked else _config["slow_bytes"])
+    if behind:
+        metrics.DELTAS_DROPPED.inc()
         _too_slow(protocol)
         return True
     protocol._skirmish_slow_since = None
@@ -430,6 +457,7 @@ def _too_slow(protocol: Any) -> None:
     # The close frame queues behind the unsent bytes; if the client never drains them, drop
     # the TCP connection so the buffer is freed either way.
     _close(protocol, SLOW_CLOSE_CODE, "too slow: you fell too far behind")
+    metrics.CLOSES.labels(code=str(SLOW_CLOSE_CODE)).inc()
     from twisted.internet import reactor
 
     reactor.callLater(2.0, _abort, protocol)

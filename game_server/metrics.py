@@ -44,6 +44,7 @@ class Tally:
 FRAMES_IN = Tally("skirmish_frames_in", "Websocket frames received")
 FRAMES_OUT = Tally("skirmish_frames_out", "Websocket frames sent")
 INPUTS_DROPPED = Tally("skirmish_inputs_dropped", "Inputs dropped because their match's input queue was full")
+DELTAS_DROPPED = Tally("skirmish_deltas_dropped", "Tick deltas not sent to a socket that was behind (it resyncs)")
 ERRORS = Counter("skirmish_errors_total", "Error frames sent, by code", ["code"], registry=REGISTRY)
 CLOSES = Counter("skirmish_closes_total", "Sockets closed by the server, by close code", ["code"], registry=REGISTRY)
 RATE_LIMITED = Counter("skirmish_rate_limited_total", "Messages refused by a rate limit", registry=REGISTRY)
@@ -109,7 +110,7 @@ class EngineCollector:
     """Reads the live hosts of this process at scrape time."""
 
     def collect(self) -> Iterator[Metric]:
-        for tally in (FRAMES_IN, FRAMES_OUT, INPUTS_DROPPED):
+        for tally in (FRAMES_IN, FRAMES_OUT, INPUTS_DROPPED, DELTAS_DROPPED):
             yield CounterMetricFamily(tally.name, tally.documentation, value=tally.value)
         for histogram in (TICK_SECONDS, TICK_LATENESS):
             yield histogram.metric()

@@ -52,8 +52,8 @@ if SKIRMISH_CHECKPOINT_MS * 2 > SKIRMISH_LEASE_MS:
 #: A bearer token that may read /metrics (besides staff users); empty: staff only.
 SKIRMISH_METRICS_TOKEN = env_str("METRICS_TOKEN")
 
-#: A socket with more than this many bytes unsent gets no tick frames (it resyncs later)...
-SKIRMISH_SLOW_CLIENT_BYTES = env_int("SLOW_CLIENT_BYTES", 256 * 1024, 1024)
+#: A socket with this many bytes unsent in the kernel (0: any) gets no tick deltas (it resyncs later)...
+SKIRMISH_SLOW_CLIENT_BYTES = env_int("SLOW_CLIENT_BYTES", 0, 0)
 #: ...and is closed with 4009 once it has stayed over that for this many seconds.
 SKIRMISH_SLOW_CLIENT_SECONDS = env_int("SLOW_CLIENT_SECONDS", 5, 1)
 

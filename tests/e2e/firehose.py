@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import urllib.request
 from pathlib import Path
 
 from asgiref.sync import sync_to_async
@@ -15,6 +16,7 @@ from tests.e2e.server import DaphneServer
 from tests.e2e.wsclient import WsClient, http_json
 
 RATE = 60  # the firehose's ticks a second: 2.9 MB/s per client
+METRICS_TOKEN = "metrics-token-of-the-slow-client-tests"  # (the server's METRICS_TOKEN, for `metric`)
 
 
 def rss_bytes(pid: int) -> int:
@@ -22,6 +24,14 @@ def rss_bytes(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) * 1024
     raise RuntimeError("no VmRSS")
+
+
+def metric(server: DaphneServer, name: str) -> float:
+    """A value from the server's /metrics (started with METRICS_TOKEN); 0 when it has none yet."""
+    request = urllib.request.Request(f"{server.http}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+    with urllib.request.urlopen(request, timeout=10) as reply:
+        lines = reply.read().decode().splitlines()
+    return next((float(line.split()[-1]) for line in lines if line.startswith(name + " ")), 0.0)
 
 
 async def token_for(server: DaphneServer, name: str) -> str:

@@ -8,7 +8,7 @@ import time
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from tests.e2e.firehose import firehose_match, rss_bytes
+from tests.e2e.firehose import METRICS_TOKEN, firehose_match, metric, rss_bytes
 from tests.e2e.server import DaphneServer
 from tests.e2e.server import test_database_url as database_url
 
@@ -19,7 +19,7 @@ async def test_slow_client_is_cut_off_and_memory_stays_flat(transactional_db, tm
     server = DaphneServer(
         database_url=database_url(),
         log_path=tmp_path / "daphne.log",
-        env={"EXTRA_GAMES": "tests.support.games:Firehose", "SLOW_CLIENT_SECONDS": "2"},
+        env={"EXTRA_GAMES": "tests.support.games:Firehose", "SLOW_CLIENT_SECONDS": "2", "METRICS_TOKEN": METRICS_TOKEN},
     )
     server.start()
     try:
@@ -46,6 +46,8 @@ async def test_slow_client_is_cut_off_and_memory_stays_flat(transactional_db, tm
         with pytest.raises(ConnectionClosed):
             while True:  # what was buffered, then the end of the connection
                 await asyncio.wait_for(slow.ws.recv(), 10)
+        assert metric(server, 'skirmish_closes_total{code="4009"}') == 1
+        assert metric(server, "skirmish_deltas_dropped_total") > 0
         await fast.close()
     finally:
         server.stop()

@@ -4,8 +4,11 @@ HTTP side of an upgraded connection is let go of once the websocket is open."""
 
 from __future__ import annotations
 
+import fcntl
 import gc
 import socket
+import struct
+import sys
 import weakref
 from collections.abc import Iterator
 from typing import Any
@@ -15,7 +18,15 @@ from twisted.internet import tcp
 from twisted.web.http import HTTPChannel
 
 from game_server import daphne_adapter
-from game_server.daphne_adapter import FLUSH_BYTES, buffered_bytes, release_http_side, write_frame
+from game_server.daphne_adapter import (
+    FLUSH_BYTES,
+    buffered_bytes,
+    limit_kernel_queue,
+    release_http_side,
+    write_frame,
+)
+
+SIOCOUTQNSD = 0x894B  # (Linux) bytes a TCP socket holds that it has not sent yet
 
 
 class Reactor:
@@ -47,6 +58,7 @@ class Protocol:
     _perMessageCompress = None
     send_queue: list[Any] = []
     _skirmish_slow_since = None
+    _skirmish_marked = False
 
     def makeConnection(self, transport: Any) -> None:
         self.transport = transport
@@ -130,6 +142,68 @@ def test_a_droppable_frame_is_dropped_while_the_socket_is_behind_and_a_reply_is_
         got += received(client)
         protocol.transport.doWrite()
     assert got == sent + b"reply" and not reactor.writers
+
+
+def tcp_pair(client_buffer: int = 0) -> tuple[socket.socket, socket.socket]:
+    """(server side, client side) of a loopback TCP connection; `client_buffer`: the client's SO_RCVBUF."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        client = socket.socket()
+        if client_buffer:
+            client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, client_buffer)
+        client.connect(listener.getsockname())
+        server, _ = listener.accept()
+    server.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # (as daphne's HTTP channel does)
+    server.setblocking(False)
+    client.setblocking(False)
+    return server, client
+
+
+def unsent_in_kernel(sock: socket.socket) -> int:
+    return struct.unpack("i", fcntl.ioctl(sock.fileno(), SIOCOUTQNSD, b"\0" * 4))[0]
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="TCP_NOTSENT_LOWAT and SIOCOUTQNSD as Linux has them")
+@pytest.mark.parametrize("size", [60, 1_000, 20_000])
+@pytest.mark.parametrize("client_buffer", [4096, 0])
+def test_with_the_kernel_mark_the_server_holds_one_frame_for_a_client_that_reads_nothing(
+    size: int, client_buffer: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A slow reader's lag is what the server holds for it over its reading speed: about a frame,
+    whatever the frame's size and the client's buffer, not 384 KiB (minutes of a small-frame game)."""
+    monkeypatch.setattr(daphne_adapter, "_tcp_server", tcp.Server)
+    monkeypatch.setitem(daphne_adapter._config, "slow_bytes", 0)
+    server, client = tcp_pair(client_buffer)
+    protocol = Protocol()
+    protocol.makeConnection(tcp.Server(server, protocol, ("127.0.0.1", 40000), Port(), 1, Reactor()))
+    limit_kernel_queue(protocol)
+    assert protocol._skirmish_marked
+    try:
+        written = []
+        for n in range(20_000_000 // size):  # 20 MB of frames, far past every buffer on the way
+            frame = b"%08d" % n + b"." * (size - 8)
+            if write_frame(protocol, frame, droppable=True):
+                written.append(frame)
+        kernel, held = unsent_in_kernel(server), buffered_bytes(protocol)
+        print(f"{size} B frames: {len(written)} written, then the kernel held {kernel} B unsent, Twisted {held} B")
+        # The one frame it refused, which waits in Twisted, and in the kernel the last frame it took
+        # (cut into segments of up to half the client's window: 2 KiB with the 4 KiB buffer), or two:
+        # Twisted writes a held frame without MSG_EOR, so the next frame may join its segment. Before
+        # the mark: 128 KiB in the kernel and 256 KiB in Twisted, whatever the frames' size.
+        assert kernel + held <= 3 * size + 2048
+        assert len(written) < 20_000_000 // size // 10  # the rest were dropped
+        assert protocol._skirmish_slow_since is not None  # behind: from now on it counts towards 4009
+        assert write_frame(protocol, b"reply", droppable=False)  # never dropped
+        got = b""
+        expected = b"".join(written) + b"reply"
+        while len(got) < len(expected):
+            got += received(client)
+            protocol.transport.doWrite()  # (what the reactor does once the socket is writable)
+        assert got == expected  # every frame written arrives, in order
+        assert write_frame(protocol, b"tick", droppable=True) and received(client) == b"tick"  # caught up
+        assert protocol._skirmish_slow_since is None
+    finally:
+        server.close()
+        client.close()
 
 
 class UpgradeRequest:
