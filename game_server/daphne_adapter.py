@@ -61,6 +61,7 @@ import logging
 import signal
 import socket
 import struct
+import sys
 import time
 import weakref
 from typing import Any
@@ -72,9 +73,10 @@ logger = logging.getLogger(__name__)
 SLOW_CLOSE_CODE = 4009
 FLUSH_BYTES = 64 * 1024  # held bytes up to which a write sends at once without the kernel mark (see _flush)
 TCP_NOTSENT_LOWAT: int | None = getattr(socket, "TCP_NOTSENT_LOWAT", None)  # (Linux and macOS)
-MSG_EOR: int = getattr(socket, "MSG_EOR", 0)  # a frame's write starts a segment of its own (see write_frame)
+# A frame's write starts a segment of its own (see limit_kernel_queue); Linux's TCP, where the mark is measured.
+MSG_EOR: int = socket.MSG_EOR if sys.platform == "linux" else 0
 RESTART_CODE = 1012
-_config = {"slow_bytes": 256 * 1024, "slow_seconds": 5.0, "drain_seconds": 1.0}
+_config = {"slow_bytes": 0, "slow_seconds": 5.0, "drain_seconds": 1.0}
 _open: weakref.WeakSet[Any] = weakref.WeakSet()
 _armed: set[int] = set()
 _SCOPE_KEY = "skirmish.daphne_protocol"
