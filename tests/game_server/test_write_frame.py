@@ -1,5 +1,6 @@
 """daphne_adapter on a real Twisted TCP transport (a socketpair): write_frame's frames go out at once,
-also behind bytes Twisted still holds, and nothing is lost or reordered when the kernel is full; the
+also behind bytes Twisted still holds, and nothing is lost or reordered when the kernel is full; with
+the kernel mark (loopback TCP) the server holds about a frame for a client that reads nothing; the
 HTTP side of an upgraded connection is let go of once the websocket is open."""
 
 from __future__ import annotations
