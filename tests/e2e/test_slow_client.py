@@ -15,11 +15,17 @@ from tests.e2e.server import test_database_url as database_url
 pytestmark = pytest.mark.e2e
 
 
-async def test_slow_client_is_cut_off_and_memory_stays_flat(transactional_db, tmp_path):
+@pytest.mark.parametrize("fanout", ["direct", "layer"])  # (frames straight to the socket, or through the consumer)
+async def test_slow_client_is_cut_off_and_memory_stays_flat(transactional_db, tmp_path, fanout):
     server = DaphneServer(
         database_url=database_url(),
         log_path=tmp_path / "daphne.log",
-        env={"EXTRA_GAMES": "tests.support.games:Firehose", "SLOW_CLIENT_SECONDS": "2", "METRICS_TOKEN": METRICS_TOKEN},
+        env={
+            "EXTRA_GAMES": "tests.support.games:Firehose",
+            "SLOW_CLIENT_SECONDS": "2",
+            "METRICS_TOKEN": METRICS_TOKEN,
+            "FANOUT": fanout,
+        },
     )
     server.start()
     try:

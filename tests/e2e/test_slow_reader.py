@@ -24,11 +24,12 @@ def age(msg: dict[str, Any]) -> float:
     return time.time() * 1000 - msg["t"]
 
 
-async def test_a_tenth_speed_reader_reads_fresh_frames_and_holds_nobody_up(transactional_db, tmp_path):
+@pytest.mark.parametrize("fanout", ["direct", "layer"])  # (frames straight to the socket, or through the consumer)
+async def test_a_tenth_speed_reader_reads_fresh_frames_and_holds_nobody_up(transactional_db, tmp_path, fanout):
     server = DaphneServer(
         database_url=database_url(),
         log_path=tmp_path / "daphne.log",
-        env={"EXTRA_GAMES": "tests.support.games:Firehose", "METRICS_TOKEN": METRICS_TOKEN},
+        env={"EXTRA_GAMES": "tests.support.games:Firehose", "METRICS_TOKEN": METRICS_TOKEN, "FANOUT": fanout},
     )
     server.start()
     try:
