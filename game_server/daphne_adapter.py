@@ -99,6 +99,7 @@ def install(*, slow_bytes: int, slow_seconds: float, drain_seconds: float) -> bo
     except ImportError:
         return False
     _config.update(slow_bytes=slow_bytes, slow_seconds=slow_seconds, drain_seconds=drain_seconds)
+    metrics.report_behind(sockets_behind)
     if getattr(WebSocketProtocol, "_skirmish", False):
         return True
     from daphne.server import Server
@@ -433,13 +434,32 @@ def _behind(protocol: Any) -> bool:
     if held:
         _flush(protocol)
         held = buffered_bytes(protocol)
-    behind = held > (0 if protocol._skirmish_marked else _config["slow_bytes"])
+    behind = held > _limit(protocol)
     if behind:
         metrics.DELTAS_DROPPED.inc()
         _too_slow(protocol)
         return True
     protocol._skirmish_slow_since = None
     return False
+
+
+def sockets_behind() -> int:
+    """Open websockets that are behind now: Twisted holds more of theirs than `_limit` (for /metrics).
+
+    Read from the metrics view's thread: `list()` of the WeakSet's own set is one C call, so the
+    loop's thread cannot change it midway. A socket whose bytes wait only for the loop's next turn
+    counts too, for that moment."""
+    behind = 0
+    for ref in list(_open.data):
+        sock = ref()
+        if sock is not None and sock.state == sock.STATE_OPEN and buffered_bytes(sock) > _limit(sock):
+            behind += 1
+    return behind
+
+
+def _limit(protocol: Any) -> int:
+    """The bytes Twisted may hold for a socket that is not behind (see _behind)."""
+    return 0 if protocol._skirmish_marked else _config["slow_bytes"]
 
 
 def _close(protocol: Any, code: int, reason: str) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import weakref
 from bisect import bisect_left
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
@@ -94,9 +94,22 @@ TICK_LATENESS = TallyHistogram(
 _hosts: weakref.WeakSet[MatchHost] = weakref.WeakSet()
 
 
+def _none_behind() -> int:
+    return 0  # (until daphne_adapter is installed: no socket of this process is under its rule)
+
+
+_count_behind: Callable[[], int] = _none_behind
+
+
 def observe_tick(match: Match, seconds: float) -> None:
     """Called by the host after every tick."""
     TICK_SECONDS.observe(seconds)
+
+
+def report_behind(count: Callable[[], int]) -> None:
+    """Have skirmish_sockets_behind read `count()` (game_server.daphne_adapter.sockets_behind)."""
+    global _count_behind
+    _count_behind = count
 
 
 def register_host(host: MatchHost) -> None:
@@ -114,6 +127,11 @@ class EngineCollector:
             yield CounterMetricFamily(tally.name, tally.documentation, value=tally.value)
         for histogram in (TICK_SECONDS, TICK_LATENESS):
             yield histogram.metric()
+        yield GaugeMetricFamily(
+            "skirmish_sockets_behind",
+            "Open websockets whose client is behind now (their tick deltas are being dropped)",
+            value=_count_behind(),
+        )
         hosts = list(_hosts)
         yield GaugeMetricFamily(
             "skirmish_matches_running", "Matches ticking in this process", value=sum(len(h.matches) for h in hosts)

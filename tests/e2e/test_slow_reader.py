@@ -52,9 +52,18 @@ async def test_a_tenth_speed_reader_reads_fresh_frames_and_holds_nobody_up(trans
                 await asyncio.sleep(max(0.0, start + len(read) / per_second - time.monotonic()))
             return read
 
+        async def count_behind(seconds: float) -> list[float]:
+            counts, end = [], time.monotonic() + seconds
+            while time.monotonic() < end:
+                counts.append(await asyncio.to_thread(metric, server, "skirmish_sockets_behind"))
+                await asyncio.sleep(0.5)
+            return counts
+
         (fast_before, _), _ = await asyncio.gather(read_fast(3), read_slowly(3, RATE))  # both keep up
         baseline, dropped_before = rss_bytes(server.proc.pid), metric(server, "skirmish_deltas_dropped_total")
-        (fast_during, gaps), read = await asyncio.gather(read_fast(8), read_slowly(8, RATE / 10))
+        (fast_during, gaps), read, behind = await asyncio.gather(
+            read_fast(8), read_slowly(8, RATE / 10), count_behind(7)
+        )
         grown = rss_bytes(server.proc.pid) - baseline
         dropped = metric(server, "skirmish_deltas_dropped_total") - dropped_before
         late = [ms for t, ms in read if t >= 4]
@@ -63,7 +72,7 @@ async def test_a_tenth_speed_reader_reads_fresh_frames_and_holds_nobody_up(trans
         print(
             f"fast p99 {p99_before:.1f} -> {p99_during:.1f} ms, {gaps} gaps; server RSS +"
             f"{grown / 2**20:.1f} MiB; the slow reader got {len(read)} frames, from 4 s on "
-            f"{min(late):.0f}-{max(late):.0f} ms old; {dropped:.0f} deltas dropped"
+            f"{min(late):.0f}-{max(late):.0f} ms old; {dropped:.0f} deltas dropped; sockets behind {behind}"
         )
 
         # Without a bound on the kernel's queue it read every frame in order: 3.6 s old at 4 s, 7.2 s at 8 s;
@@ -71,6 +80,7 @@ async def test_a_tenth_speed_reader_reads_fresh_frames_and_holds_nobody_up(trans
         assert max(late) < 1000, f"the slow reader fell behind: frames {max(late):.0f} ms old"
         assert len(read) >= 40 and slow.ws.state is State.OPEN  # it kept reading, and was not cut off
         assert dropped > 8 * RATE / 2  # it missed most frames: the newest state, not every one
+        assert max(behind) >= 1  # /metrics showed it behind (skirmish_sockets_behind)
         assert grown < 5 * 2**20, f"server memory grew by {grown / 2**20:.1f} MiB"
         assert gaps == 0, "the fast client missed ticks"
         assert p99_during < p99_before + 25, "the fast client's frames came later"

@@ -57,6 +57,7 @@ async def test_metrics_need_staff_or_the_token(transactional_db, settings, who):
             "skirmish_tick_overruns_total",
             "skirmish_frames_in_total",
             "skirmish_deltas_dropped_total",
+            "skirmish_sockets_behind",
         ):
             assert name in body
     else:

@@ -24,6 +24,7 @@ from game_server.daphne_adapter import (
     buffered_bytes,
     limit_kernel_queue,
     release_http_side,
+    sockets_behind,
     write_frame,
 )
 
@@ -178,6 +179,8 @@ def test_with_the_kernel_mark_the_server_holds_one_frame_for_a_client_that_reads
     protocol.makeConnection(tcp.Server(server, protocol, ("127.0.0.1", 40000), Port(), 1, Reactor()))
     limit_kernel_queue(protocol)
     assert protocol._skirmish_marked
+    monkeypatch.setattr(daphne_adapter, "_open", weakref.WeakSet([protocol]))  # (what on_open does)
+    assert sockets_behind() == 0
     try:
         written = []
         for n in range(20_000_000 // size):  # 20 MB of frames, far past every buffer on the way
@@ -193,6 +196,7 @@ def test_with_the_kernel_mark_the_server_holds_one_frame_for_a_client_that_reads
         assert kernel + held <= 3 * size + 2048
         assert len(written) < 20_000_000 // size // 10  # the rest were dropped
         assert protocol._skirmish_slow_since is not None  # behind: from now on it counts towards 4009
+        assert sockets_behind() == 1  # (skirmish_sockets_behind)
         assert write_frame(protocol, b"reply", droppable=False)  # never dropped
         got = b""
         expected = b"".join(written) + b"reply"
@@ -201,7 +205,7 @@ def test_with_the_kernel_mark_the_server_holds_one_frame_for_a_client_that_reads
             protocol.transport.doWrite()  # (what the reactor does once the socket is writable)
         assert got == expected  # every frame written arrives, in order
         assert write_frame(protocol, b"tick", droppable=True) and received(client) == b"tick"  # caught up
-        assert protocol._skirmish_slow_since is None
+        assert protocol._skirmish_slow_since is None and sockets_behind() == 0
     finally:
         server.close()
         client.close()
