@@ -219,11 +219,7 @@ class UpgradeRequest:
 
 
 def test_the_http_side_of_an_upgraded_socket_is_freed_at_once_and_writes_go_on() -> None:
-    with socket.create_server(("127.0.0.1", 0)) as listener:  # (TCP: the channel sets TCP_NODELAY)
-        client = socket.create_connection(listener.getsockname())
-        server, _ = listener.accept()
-    server.setblocking(False)
-    client.setblocking(False)
+    server, client = tcp_pair()  # (TCP, not a socketpair: the channel sets TCP_NODELAY)
     channel = HTTPChannel()
     channel.timeOut = None  # (no idle timer: it would need the global reactor)
     transport = tcp.Server(server, channel, ("127.0.0.1", 40000), Port(), 1, Reactor())
