@@ -14,6 +14,7 @@ from websockets.asyncio.client import connect
 
 from tests.e2e.server import DaphneServer
 from tests.e2e.wsclient import WsClient, http_json
+from tests.support.prometheus import scraped
 
 RATE = 60  # the firehose's ticks a second: 2.9 MB/s per client
 METRICS_TOKEN = "metrics-token-of-the-slow-client-tests"  # (the server's METRICS_TOKEN, for `metric`)
@@ -27,11 +28,10 @@ def rss_bytes(pid: int) -> int:
 
 
 def metric(server: DaphneServer, name: str) -> float:
-    """A value from the server's /metrics (started with METRICS_TOKEN); 0 when it has none yet."""
+    """A value from the server's /metrics (started with METRICS_TOKEN)."""
     request = urllib.request.Request(f"{server.http}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
     with urllib.request.urlopen(request, timeout=10) as reply:
-        lines = reply.read().decode().splitlines()
-    return next((float(line.split()[-1]) for line in lines if line.startswith(name + " ")), 0.0)
+        return scraped(reply.read().decode(), name)
 
 
 async def token_for(server: DaphneServer, name: str) -> str:

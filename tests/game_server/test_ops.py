@@ -9,6 +9,7 @@ from django.test import AsyncClient
 
 from lobby.models import Match
 from tests.game_server.conftest import make_token, make_user
+from tests.support.prometheus import scraped
 
 
 @database_sync_to_async
@@ -62,10 +63,6 @@ async def test_metrics_need_staff_or_the_token(transactional_db, settings, who):
             assert name in body
     else:
         assert reply.status_code == 403
-
-
-def scraped(body: str, name: str) -> float:
-    return float(next(line.split()[1] for line in body.splitlines() if line.startswith(name + " ")))
 
 
 async def test_the_frame_counters_count_each_frame_in_and_out(open_socket, settings):
