@@ -3,17 +3,15 @@ reads at full speed and one on a socket that holds little: what the slow-client 
 
 from __future__ import annotations
 
-import asyncio
 import socket
 import urllib.request
 from pathlib import Path
 
-from asgiref.sync import sync_to_async
-from django.contrib.auth import get_user_model
 from websockets.asyncio.client import connect
 
+from tests.e2e.accounts import token_for
 from tests.e2e.server import DaphneServer
-from tests.e2e.wsclient import WsClient, http_json
+from tests.e2e.wsclient import WsClient
 from tests.support.prometheus import scraped
 
 RATE = 60  # the firehose's ticks a second: 2.9 MB/s per client
@@ -32,15 +30,6 @@ def metric(server: DaphneServer, name: str) -> float:
     request = urllib.request.Request(f"{server.http}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
     with urllib.request.urlopen(request, timeout=10) as reply:
         return scraped(reply.read().decode(), name)
-
-
-async def token_for(server: DaphneServer, name: str) -> str:
-    await sync_to_async(get_user_model().objects.create_user)(username=name, password="correct horse battery")
-    status, body = await asyncio.to_thread(
-        http_json, f"{server.http}/api/auth/token", {"username": name, "password": "correct horse battery"}
-    )
-    assert status == 200
-    return body["token"]
 
 
 async def open_slow(server: DaphneServer, token: str) -> WsClient:

@@ -10,24 +10,15 @@ import struct
 
 import msgpack
 import pytest
-from asgiref.sync import sync_to_async
-from django.contrib.auth import get_user_model
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidMessage, InvalidStatus
 
+from tests.e2e.accounts import token_for
 from tests.e2e.server import DaphneServer
 from tests.e2e.server import test_database_url as database_url
-from tests.e2e.wsclient import WsClient, http_json
+from tests.e2e.wsclient import WsClient
 
 pytestmark = pytest.mark.e2e
-
-
-async def token_for(server: DaphneServer, name: str) -> str:
-    await sync_to_async(get_user_model().objects.create_user)(username=name, password="correct horse battery")
-    _, body = await asyncio.to_thread(
-        http_json, f"{server.http}/api/auth/token", {"username": name, "password": "correct horse battery"}
-    )
-    return body["token"]
 
 
 async def closed_code(client: WsClient) -> int | None:

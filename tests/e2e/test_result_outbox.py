@@ -11,13 +11,13 @@ from contextlib import contextmanager
 import psycopg
 import pytest
 from asgiref.sync import sync_to_async
-from django.contrib.auth import get_user_model
 from django.db import connection
 
 from lobby.models import Match, MatchParticipant
+from tests.e2e.accounts import token_for
 from tests.e2e.server import DaphneServer
 from tests.e2e.server import test_database_url as database_url
-from tests.e2e.wsclient import WsClient, http_json
+from tests.e2e.wsclient import WsClient
 
 pytestmark = pytest.mark.e2e
 
@@ -58,11 +58,7 @@ def database_down() -> Iterator[None]:
 
 
 async def signed_in(server: DaphneServer, name: str) -> WsClient:
-    await sync_to_async(get_user_model().objects.create_user)(username=name, password="correct horse battery")
-    _, body = await asyncio.to_thread(
-        http_json, f"{server.http}/api/auth/token", {"username": name, "password": "correct horse battery"}
-    )
-    client = await WsClient.open(server.ws, token=body["token"], origin=server.http)
+    client = await WsClient.open(server.ws, token=await token_for(server, name), origin=server.http)
     await client.expect_type("welcome")
     return client
 
