@@ -10,7 +10,7 @@ from asgiref.sync import sync_to_async
 
 from clients.strategies import connect_four_column
 from lobby.models import Match
-from tests.clients.conftest import PASSWORD, make_user
+from tests.e2e.accounts import PASSWORD, make_user
 from tests.e2e.server import ROOT, DaphneServer
 
 pytestmark = pytest.mark.e2e

@@ -10,7 +10,7 @@ from asgiref.sync import sync_to_async
 from clients.skirmish_client import MatchView, SkirmishClient, SkirmishError, SnapshotStream, register
 from game_server import protocol as p
 from lobby.models import Match
-from tests.clients.conftest import PASSWORD, make_user
+from tests.e2e.accounts import PASSWORD, make_user
 from tests.e2e.server import DaphneServer
 
 pytestmark = pytest.mark.e2e

@@ -12,12 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from asgiref.sync import sync_to_async
-from django.contrib.auth import get_user_model
 
 from tests.e2e.server import ROOT, DaphneServer, free_port, terminate
-from tests.e2e.wsclient import WsClient, http_json
-
-PASSWORD = "correct horse battery"
+from tests.e2e.wsclient import WsClient
 
 #: Short intervals so failover happens within the test's patience.
 CLUSTER_ENV = {
@@ -116,18 +113,6 @@ class Cluster:
     def count(self, text: str) -> int:
         """Lines containing `text` in every worker's log."""
         return sum(engine.logs().count(text) for engine in self.engines)
-
-
-def make_user(name: str) -> None:
-    get_user_model().objects.create_user(username=name, password=PASSWORD)
-
-
-async def token_for(web: DaphneServer, name: str) -> str:
-    status, body = await asyncio.to_thread(
-        http_json, f"{web.http}/api/auth/token", {"username": name, "password": PASSWORD}
-    )
-    assert status == 200, body
-    return body["token"]
 
 
 #: Every socket the tests opened (closed after each test by the `close_sockets` fixture).

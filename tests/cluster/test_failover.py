@@ -17,11 +17,10 @@ from tests.cluster.harness import (
     Cluster,
     connect,
     db,
-    make_user,
     start_match,
     strictly_increasing,
-    token_for,
 )
+from tests.e2e.accounts import existing_token, make_user
 
 pytestmark = pytest.mark.e2e
 
@@ -31,7 +30,7 @@ async def seated_pair(cluster: Cluster) -> tuple[Bot, Bot, str, dict[str, str]]:
     await db(make_user, "alice")
     await db(make_user, "bob")
     web1, web2 = cluster.webs
-    tokens = {"alice": await token_for(web1, "alice"), "bob": await token_for(web2, "bob")}
+    tokens = {"alice": await existing_token(web1, "alice"), "bob": await existing_token(web2, "bob")}
     alice = await connect(web1, tokens["alice"])
     bob = await connect(web2, tokens["bob"], codec="json")
     match_id, first = await start_match(alice, bob)

@@ -10,7 +10,8 @@ from websockets.exceptions import ConnectionClosed
 
 from lobby.models import Match
 from tests.cluster.conftest import start_cluster, stop_cluster
-from tests.cluster.harness import Bot, RedisServer, connect, db, make_user, start_match, strictly_increasing, token_for
+from tests.cluster.harness import Bot, RedisServer, connect, db, start_match, strictly_increasing
+from tests.e2e.accounts import existing_token, make_user
 from tests.e2e.server import DaphneServer
 
 pytestmark = pytest.mark.e2e
@@ -46,7 +47,7 @@ async def test_redis_restart_mid_match_the_match_finishes_and_is_saved(transacti
         await db(make_user, "alice")
         await db(make_user, "bob")
         web1, web2 = cluster.webs
-        tokens = {"alice": await token_for(web1, "alice"), "bob": await token_for(web2, "bob")}
+        tokens = {"alice": await existing_token(web1, "alice"), "bob": await existing_token(web2, "bob")}
         alice_ws = await connect(web1, tokens["alice"])
         bob_ws = await connect(web2, tokens["bob"], codec="json")
         match_id, first = await start_match(alice_ws, bob_ws)

@@ -7,36 +7,22 @@ from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
-from django.contrib.auth import get_user_model
 
 from engine.game import Player
 from engine.games import GAMES
 from engine.replay import final_hash
 from lobby.models import Match
+from tests.e2e.accounts import existing_token, make_user
 from tests.e2e.server import DaphneServer
-from tests.e2e.wsclient import WsClient, http_json
+from tests.e2e.wsclient import WsClient
 
 pytestmark = pytest.mark.e2e
-
-PASSWORD = "correct horse battery"
-
-
-def make_user(name: str) -> None:
-    get_user_model().objects.create_user(username=name, password=PASSWORD)
-
-
-async def token_for(server: DaphneServer, name: str) -> str:
-    status, body = await asyncio.to_thread(
-        http_json, f"{server.http}/api/auth/token", {"username": name, "password": PASSWORD}
-    )
-    assert status == 200, body
-    return body["token"]
 
 
 async def sign_in(server: DaphneServer, name: str, codec: str = "msgpack", token: str | None = None) -> WsClient:
     """A new user socket (a new user first: call make_user)."""
     client = await WsClient.open(
-        server.ws, token=token or await token_for(server, name), origin=server.http, codec=codec
+        server.ws, token=token or await existing_token(server, name), origin=server.http, codec=codec
     )
     welcome = await client.expect_type("welcome")
     assert welcome["user"]["name"] == name

@@ -10,8 +10,9 @@ import pytest
 from asgiref.sync import sync_to_async
 
 from lobby.models import Match
+from tests.e2e.accounts import existing_token, make_user
 from tests.e2e.server import DaphneServer
-from tests.e2e.test_arena_e2e import make_user, sign_in, start_lobby, token_for
+from tests.e2e.test_arena_e2e import sign_in, start_lobby
 from tests.e2e.wsclient import WsClient
 
 pytestmark = pytest.mark.e2e
@@ -35,7 +36,7 @@ async def test_a_killed_socket_reopened_within_the_grace_period_gets_a_snapshot_
     await sync_to_async(make_user)("ada")
     await sync_to_async(make_user)("bo")
     ada = await sign_in(server, "ada")
-    bo_token = await token_for(server, "bo")
+    bo_token = await existing_token(server, "bo")
     bo = await sign_in(server, "bo", codec="json", token=bo_token)
     starts = await start_lobby([ada, bo], "arena", {"time_seconds": 6, "score_limit": 0})
     match_id = starts[0]["match_id"]

@@ -14,8 +14,9 @@ from asgiref.sync import sync_to_async
 from django.contrib.auth import get_user_model
 
 from lobby.models import Rating
+from tests.e2e.accounts import existing_token, make_user
 from tests.e2e.server import DaphneServer
-from tests.e2e.test_arena_e2e import drive, make_user, token_for
+from tests.e2e.test_arena_e2e import drive
 from tests.e2e.wsclient import WsClient
 
 pytestmark = pytest.mark.e2e
@@ -63,7 +64,9 @@ class TimedClient(WsClient):
 
 
 async def timed(server: DaphneServer, name: str, codec: str = "msgpack") -> TimedClient:
-    client = await TimedClient.open(server.ws, token=await token_for(server, name), origin=server.http, codec=codec)
+    client = await TimedClient.open(
+        server.ws, token=await existing_token(server, name), origin=server.http, codec=codec
+    )
     await client.expect_type("welcome")
     return client
 
